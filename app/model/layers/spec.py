@@ -1,0 +1,178 @@
+"""The declaration every layer kind makes: ports, typed params, learnable tensors, shape rule,
+float64 reference forward, and how it lowers to WGSL dispatches.
+
+A kind lives in one file of this package plus one WGSL file; nothing else needs to change
+to add one (palette, inspector, validation, JSON, lowering and tests work from this).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+BATCH = None  # the symbolic batch dimension in a shape, printed as "?"
+
+Shape = tuple  # of int, with BATCH (None) in the first place for per-sample tensors
+
+
+def fmt_shape(shape: Shape) -> str:
+    inner = ", ".join("?" if d is None else str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+class ShapeError(ValueError):
+    """A shape rule's complaint about one port of one node."""
+
+    def __init__(self, port: str, message: str):
+        super().__init__(message)
+        self.port = port
+
+
+class ParamError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    doc: str = ""
+
+
+def _describe(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed hyperparameter. type is one of: int, float, bool, choice, shape."""
+    name: str
+    type: str
+    default: Any
+    min: float | None = None
+    max: float | None = None
+    choices: tuple = ()
+    doc: str = ""
+
+    def bounds_text(self) -> str:
+        if self.min is not None and self.max is not None:
+            return f" in [{self.min}, {self.max}]"
+        if self.min is not None:
+            return f" >= {self.min}"
+        if self.max is not None:
+            return f" <= {self.max}"
+        return ""
+
+    def check(self, value: Any) -> Any:
+        """Return the value if valid, else raise ParamError saying what was expected."""
+        t = self.type
+        if t == "bool":
+            if not isinstance(value, bool):
+                raise ParamError(f"expected true or false, got {_describe(value)}")
+            return value
+        if t == "choice":
+            if value not in self.choices:
+                raise ParamError(f"expected one of {', '.join(map(str, self.choices))}, got {_describe(value)}")
+            return value
+        if t == "shape":
+            ok = isinstance(value, list | tuple) and len(value) >= 1 and all(
+                isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in value)
+            if not ok:
+                raise ParamError(f"expected a list of integers >= 1, got {_describe(value)}")
+            return list(value)
+        if t == "int":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            what = "an integer"
+        else:
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            what = "a number"
+        if not ok or (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
+            raise ParamError(f"expected {what}{self.bounds_text()}, got {_describe(value)}")
+        return float(value) if t == "float" else value
+
+
+@dataclass(frozen=True)
+class Weight:
+    """A learnable tensor of a node. Shapes have no batch dimension."""
+    name: str
+    shape: tuple[int, ...]
+    init: str = "glorot"       # zeros | ones | uniform | glorot | he | normal
+    scale: float = 1.0         # for uniform (±scale) and normal (std)
+
+    def initial(self, rng: np.random.Generator) -> np.ndarray:
+        shape = self.shape
+        fan_in = int(np.prod(shape[:-1])) if len(shape) > 1 else shape[0]
+        fan_out = shape[-1]
+        if self.init == "zeros":
+            return np.zeros(shape)
+        if self.init == "ones":
+            return np.ones(shape)
+        if self.init == "uniform":
+            return rng.uniform(-self.scale, self.scale, shape)
+        if self.init == "normal":
+            return rng.normal(0.0, self.scale, shape)
+        if self.init == "glorot":
+            a = math.sqrt(6.0 / (fan_in + fan_out))
+            return rng.uniform(-a, a, shape)
+        if self.init == "he":
+            return rng.normal(0.0, math.sqrt(2.0 / fan_in), shape)
+        raise ValueError(f"unknown initialiser {self.init!r}")
+
+
+ROLES = ("layer", "data", "target", "loss", "parameter")
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    name: str
+    version: int
+    category: str
+    inputs: Callable[[dict], list[Port]] | list[Port]
+    outputs: list[Port]
+    params: list[Param]
+    shape: Callable[[dict, dict], dict]                 # (input shapes, params) -> output shapes
+    reference: Callable[[dict, dict, dict], dict]       # (inputs, weights, params) -> outputs, float64
+    lower: Callable[[Any], None] | None = None          # (LowerContext) -> emits dispatches
+    weights: Callable[[dict, dict], list[Weight]] = lambda shapes, params: []
+    shader: str | None = None                           # path under wgsl/
+    entries: tuple[str, ...] = ()                       # entry points the shader must have
+    role: str = "layer"
+    doc: str = ""
+    summary: Callable[[dict], str] = lambda params: ""  # key params shown on the node
+    color: str = "#7f8c8d"                              # category colour on the canvas
+
+    def input_ports(self, params: dict) -> list[Port]:
+        return self.inputs(params) if callable(self.inputs) else list(self.inputs)
+
+    def defaults(self) -> dict:
+        return {p.name: (list(p.default) if isinstance(p.default, tuple) else p.default) for p in self.params}
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+# ---- helpers shared by several kinds -------------------------------------------------
+
+def feature_size(shape: Shape) -> int:
+    """Elements per sample (the batch dimension excluded)."""
+    return int(np.prod([d for d in shape[1:]], dtype=np.int64)) if len(shape) > 1 else 1
+
+
+def need_batched(shapes: dict, port: str) -> Shape:
+    s = shapes[port]
+    if len(s) < 1 or s[0] is not BATCH:
+        raise ShapeError(port, f"expected a batched tensor (?, ...), got {fmt_shape(s)}")
+    return s
+
+
+def same_shape(shapes: dict, ports: list[str]) -> Shape:
+    """All ports must carry one shape; the error names both shapes and the port they must match."""
+    first = ports[0]
+    for p in ports[1:]:
+        if tuple(shapes[p]) != tuple(shapes[first]):
+            raise ShapeError(p, f"got {fmt_shape(shapes[p])}, expected {fmt_shape(shapes[first])} to match {{node}}.{first}")
+    return tuple(shapes[first])

@@ -1,0 +1,155 @@
+"""Validation and shape inference over the DAG, with every problem tied to its node and port.
+
+The batch dimension stays symbolic (None, printed "?"). `analyse` never stops at the first
+problem: it reports cycles, unconnected inputs, unknown kinds, params out of bounds, shapes
+that don't fit and a missing loss, and infers every shape it still can.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .document import Document
+from .layers import get_kind
+from .layers.spec import ParamError, ShapeError, Weight, fmt_shape
+
+
+@dataclass(frozen=True)
+class Problem:
+    node: str | None
+    port: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.node}.{self.port}" if self.port else (self.node or "graph")
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class Analysis:
+    order: list[str] = field(default_factory=list)                 # topological order (nodes not in a cycle)
+    shapes: dict[tuple[str, str], tuple] = field(default_factory=dict)   # (node, output port) -> shape
+    in_shapes: dict[str, dict] = field(default_factory=dict)       # node -> {input port: shape}
+    weights: dict[str, list[Weight]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def param_count(self) -> int:
+        return sum(int(np.prod(w.shape)) for ws in self.weights.values() for w in ws)
+
+    def node_param_count(self, node_id: str) -> int:
+        return sum(int(np.prod(w.shape)) for w in self.weights.get(node_id, []))
+
+    def problems_of(self, node_id: str) -> list[Problem]:
+        return [p for p in self.problems if p.node == node_id]
+
+
+def topological_order(doc: Document) -> tuple[list[str], list[list[str]]]:
+    """Kahn's algorithm in document order (so the order is stable). Returns the order and the
+    cycles found among the nodes left over."""
+    indeg = {n: 0 for n in doc.nodes}
+    for e in doc.edges:
+        indeg[e.dst] += 1
+    ready = [n for n in doc.nodes if indeg[n] == 0]
+    order = []
+    while ready:
+        n = ready.pop(0)
+        order.append(n)
+        for e in doc.edges:
+            if e.src == n:
+                indeg[e.dst] -= 1
+                if indeg[e.dst] == 0:
+                    ready.append(e.dst)
+    left = [n for n in doc.nodes if n not in set(order)]
+    return order, _cycles(doc, left)
+
+
+def _cycles(doc: Document, left: list[str]) -> list[list[str]]:
+    """One cycle per strongly connected group of the left-over nodes, found by walking back."""
+    cycles, covered = [], set()
+    rest = set(left)
+    for start in left:
+        if start in covered:
+            continue
+        path, seen, n = [], {}, start
+        while n not in seen:
+            seen[n] = len(path)
+            path.append(n)
+            preds = [e.src for e in doc.edges if e.dst == n and e.src in rest]
+            if not preds:
+                break
+            n = preds[0]
+        else:
+            cycle = list(reversed(path[seen[n]:]))
+            if not covered.intersection(cycle):
+                cycles.append(cycle)
+            covered.update(cycle)
+    return cycles
+
+
+def analyse(doc: Document) -> Analysis:
+    a = Analysis()
+    a.order, cycles = topological_order(doc)
+    for cycle in cycles:
+        names = " -> ".join(cycle + [cycle[0]])
+        for n in cycle:
+            a.problems.append(Problem(n, None, f"is part of a cycle: {names}"))
+
+    has_loss = False
+    for node_id in a.order:
+        node = doc.nodes[node_id]
+        kind = get_kind(node.kind)
+        if kind is None:
+            a.problems.append(Problem(node_id, None, f"unknown layer kind {node.kind!r}"))
+            continue
+        has_loss |= kind.role == "loss"
+        params_ok = True
+        for p in kind.params:
+            try:
+                p.check(node.params.get(p.name))
+            except ParamError as e:
+                params_ok = False
+                a.problems.append(Problem(node_id, None, f"param {p.name}: {e}"))
+        in_shapes, missing = {}, False
+        for port in kind.input_ports(node.params) if params_ok else []:
+            e = doc.edge_into(node_id, port.name)
+            if e is None:
+                a.problems.append(Problem(node_id, port.name, "input is not connected"))
+                missing = True
+            elif (e.src, e.src_port) in a.shapes:
+                in_shapes[port.name] = a.shapes[(e.src, e.src_port)]
+            else:
+                missing = True   # the producer failed already; don't pile on
+        if not params_ok or missing:
+            continue
+        a.in_shapes[node_id] = in_shapes
+        try:
+            outs = kind.shape(in_shapes, node.params)
+            a.weights[node_id] = kind.weights(in_shapes, node.params)
+        except ShapeError as e:
+            a.problems.append(Problem(node_id, e.port, str(e).replace("{node}", node_id)))
+            continue
+        for port, shape in outs.items():
+            a.shapes[(node_id, port)] = tuple(shape)
+    if not has_loss and not any(get_kind(n.kind) and get_kind(n.kind).role == "loss" for n in doc.nodes.values()):
+        a.problems.append(Problem(None, None, "the graph has no loss node: add one (e.g. SoftmaxCrossEntropy) to train"))
+    return a
+
+
+def describe(doc: Document, a: Analysis) -> str:
+    """The text `wiregrad validate` prints: every tensor's shape and every learnable tensor."""
+    tensors = [(f"{n}.{port}", fmt_shape(shape)) for node_id in a.order
+               for (n, port), shape in a.shapes.items() if n == node_id]
+    weights = [(f"{node_id}.{w.name}", fmt_shape(w.shape), int(np.prod(w.shape)))
+               for node_id in a.order for w in a.weights.get(node_id, [])]
+    width = max([len(t[0]) for t in tensors + weights] + [4])
+    lines = ["tensors:"] + [f"  {name:<{width}}  {shape}" for name, shape in tensors]
+    lines.append("learnable tensors:")
+    lines += [f"  {name:<{width}}  {shape:<14} {size:>9,d}" for name, shape, size in weights]
+    lines.append(f"total parameters: {a.param_count:,d}")
+    return "\n".join(lines)
