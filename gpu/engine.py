@@ -1,0 +1,185 @@
+"""Runs a Program on the GPU: one buffer per tensor, every pipeline and bind group built once.
+
+Per step the host only records dispatches (set_pipeline / set_bind_group / dispatch) into one
+command encoder and submits once; nothing is allocated or read back.
+
+Recovering from a lost device: catch KernelError from Engine.run (its `cause` is the wgpu
+error), call gpu.device.reset_device(), build a new Engine from the same Program and write
+the host's last good copy of the weights and optimizer state back with Engine.write.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import wgpu
+
+from . import shaders
+from .device import get_device
+from .errors import KernelError, ShaderError
+from .program import DTYPES, Dispatch, Program, Tensor
+
+_STORAGE = wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_SRC | wgpu.BufferUsage.COPY_DST
+# wgpu raises these from the call that failed; GPUPipelineError is not a GPUError subclass.
+_WGPU_ERRORS = (wgpu.GPUError, wgpu.GPUPipelineError)
+
+
+def _label(d: Dispatch) -> str:
+    """Label for wgpu objects; wgpu quotes it in its messages, which lets run() name the node."""
+    return f"{d.node or '?'}|{d.shader}:{d.entry}"
+
+
+def _check_bindings(d: Dispatch, program: Program) -> None:
+    seen: dict[str, bool] = {}
+    for b in d.bindings:
+        if b.tensor not in program.tensors:
+            raise ShaderError(f"binding {b.name!r} names unknown tensor {b.tensor!r}")
+        if b.tensor in seen and (b.write or seen[b.tensor]):
+            raise ShaderError(f"tensor {b.tensor!r} is bound twice with write access "
+                              f"(WebGPU forbids read_write aliasing another binding)")
+        seen[b.tensor] = seen.get(b.tensor, False) or b.write
+
+
+class Engine:
+    def __init__(self, program: Program, device=None):
+        self.program = program
+        self.device = device if device is not None else get_device()
+        self._dtypes = {name: t.dtype for name, t in program.tensors.items()}
+        self.buffers = {name: self._allocate(t) for name, t in program.tensors.items()}
+        missing = [n for n in program.zeroed if n not in self.buffers]
+        if missing:
+            raise KernelError(f"program.zeroed names unknown tensors: {', '.join(missing)}")
+        self._zeroed = [self.buffers[n] for n in program.zeroed]
+        self._uniforms = []          # keeps uniform buffers alive with their bind groups
+        # phase -> [(pipeline, bind_group, groups, dispatch)], all built up front
+        self._phases = {phase: [self._prepare(d) for d in ds]
+                        for phase, ds in program.phases.items()}
+        self._plans: dict[tuple[str, ...], list] = {}
+
+    # ------------------------------------------------------------------ building
+
+    def _allocate(self, t: Tensor):
+        nbytes = max(4, t.size * 4)
+        limit = self.device.limits.get("max-storage-buffer-binding-size", nbytes)
+        if nbytes > limit:
+            raise KernelError(f"tensor {t.name!r}{_of(t.node)} needs {nbytes} bytes; the adapter "
+                              f"binds at most {limit} bytes per buffer", node=t.node)
+        try:
+            if t.init is None:       # WebGPU zero-fills new buffers
+                return self.device.create_buffer(label=t.name, size=nbytes, usage=_STORAGE)
+            data = np.ascontiguousarray(t.init, dtype=DTYPES[t.dtype]).ravel()
+            return self.device.create_buffer_with_data(label=t.name, data=data, usage=_STORAGE)
+        except _WGPU_ERRORS as e:
+            raise KernelError.wrap(f"allocating tensor {t.name!r}", e, node=t.node) from e
+
+    def _prepare(self, d: Dispatch):
+        try:
+            _check_bindings(d, self.program)
+            _check_groups(d, self.device.limits.get("max-compute-workgroups-per-dimension", 65535))
+            k = shaders.kernel(self.device, d, self._dtypes)
+            resources = [self.buffers[b.tensor] for b in d.bindings]
+            if d.uniforms:
+                ubuf = self.device.create_buffer_with_data(
+                    label=_label(d), data=shaders.uniform_bytes(d.uniforms),
+                    usage=wgpu.BufferUsage.UNIFORM)
+                self._uniforms.append(ubuf)
+                resources.append(ubuf)
+            group = self.device.create_bind_group(
+                label=_label(d), layout=k.layout,
+                entries=[{"binding": i, "resource": {"buffer": buf, "offset": 0, "size": buf.size}}
+                         for i, buf in enumerate(resources)])
+        except (ShaderError, *_WGPU_ERRORS) as e:
+            raise KernelError.wrap("building kernel", e, node=d.node, shader=d.shader,
+                                   entry=d.entry) from e
+        return k.pipeline, group, tuple(d.groups), d
+
+    # ------------------------------------------------------------------ host access
+
+    def _tensor(self, name: str) -> Tensor:
+        try:
+            return self.program.tensors[name]
+        except KeyError:
+            raise KeyError(f"no tensor {name!r} in this program") from None
+
+    def write(self, name: str, array, offset: int | None = None) -> None:
+        """Upload `array` (cast to the tensor's dtype). With offset None it must fill the whole
+        tensor; with an element offset it may fill part of it."""
+        t = self._tensor(name)
+        data = np.ascontiguousarray(array, dtype=DTYPES[t.dtype]).ravel()
+        start = offset or 0
+        if (offset is None and data.size != t.size) or start < 0 or start + data.size > t.size:
+            where = "" if offset is None else f" at offset {offset}"
+            raise ValueError(f"write {name!r}: {data.size} elements{where} don't fit a tensor "
+                             f"of {t.size}")
+        if data.size:
+            self.device.queue.write_buffer(self.buffers[name], start * 4, data)
+
+    def read(self, name: str) -> np.ndarray:
+        """Blocking readback of a whole tensor (for stats and evaluation, not per step)."""
+        t = self._tensor(name)
+        raw = self.device.queue.read_buffer(self.buffers[name])
+        return np.frombuffer(raw, dtype=DTYPES[t.dtype], count=t.size).copy()
+
+    # ------------------------------------------------------------------ running
+
+    def _plan(self, phases: Sequence[str]) -> list:
+        key = tuple(phases)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = [s for p in key for s in self._phases.get(p, ())]
+        return plan
+
+    def run(self, phases: Sequence[str], repeat: int = 1, zero: bool = True) -> None:
+        """Record `repeat` times: clear program.zeroed (if zero), then one compute pass over the
+        named phases' dispatches in order. One encoder, one submit. Unknown phases are empty."""
+        if isinstance(phases, str):
+            phases = (phases,)
+        plan = self._plan(phases)
+        try:
+            encoder = self.device.create_command_encoder()
+            for _ in range(repeat):
+                if zero:
+                    for buf in self._zeroed:
+                        encoder.clear_buffer(buf)
+                if plan:
+                    self._encode_pass(encoder, plan)
+            self.device.queue.submit([encoder.finish()])
+        except _WGPU_ERRORS as e:
+            raise self._run_error(e, plan, phases) from e
+
+    @staticmethod
+    def _encode_pass(encoder, plan) -> None:
+        cpass = encoder.begin_compute_pass()
+        last = None
+        for pipeline, group, (x, y, z), _ in plan:
+            if pipeline is not last:     # consecutive dispatches often share a kernel
+                cpass.set_pipeline(pipeline)
+                last = pipeline
+            cpass.set_bind_group(0, group)
+            cpass.dispatch_workgroups(x, y, z)
+        cpass.end()
+
+    @staticmethod
+    def _run_error(e: BaseException, plan, phases) -> KernelError:
+        text = str(e)
+        for *_, d in plan:
+            if _label(d) in text:
+                return KernelError.wrap("running kernel", e, node=d.node, shader=d.shader,
+                                        entry=d.entry)
+        return KernelError.wrap(f"running phases {', '.join(phases)}", e)
+
+    def destroy(self) -> None:
+        """Free the GPU buffers now instead of waiting for garbage collection."""
+        for buf in [*self.buffers.values(), *self._uniforms]:
+            buf.destroy()
+        self.buffers, self._uniforms, self._phases, self._plans = {}, [], {}, {}
+
+
+def _of(node: str | None) -> str:
+    return f" (node {node!r})" if node else ""
+
+
+def _check_groups(d: Dispatch, limit: int) -> None:
+    if len(d.groups) != 3 or any(g < 0 or g > limit for g in d.groups):
+        raise ShaderError(f"workgroup counts {d.groups} must be 3 numbers in 0..{limit} "
+                          f"(use gpu.program.groups_1d)")

@@ -1,0 +1,177 @@
+"""WGSL sources: finding wgsl/, splitting files into entry sections, generating the binding
+header from a Dispatch, and caching shader modules and compute pipelines per device.
+
+A compile unit is: generated header + wgsl/common.wgsl + the file's shared prefix + the
+section of one entry (see gpu/program.py). The header comes from Python, so a shader and its
+Dispatch can't disagree about bindings.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import struct
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import wgpu
+
+from .errors import ShaderError
+from .program import Dispatch
+
+_ENTRY_MARK = re.compile(r"^//!\s*entry\s+(\w+)\s*$", re.MULTILINE)
+_WGSL_TYPES = {"f32", "u32", "i32"}
+
+
+@functools.lru_cache(maxsize=1)
+def wgsl_dir() -> Path:
+    """<repo>/wgsl in a checkout; gpu/wgsl (the package gpu.wgsl) in an installed copy."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "wgsl", here / "wgsl"):
+        if (candidate / "common.wgsl").is_file():
+            return candidate
+    raise ShaderError(f"cannot find the wgsl/ folder (looked in {here.parent / 'wgsl'} "
+                      f"and {here / 'wgsl'})")
+
+
+def _resolve(shader: str | Path) -> Path:
+    path = Path(shader)
+    return path if path.is_absolute() else wgsl_dir() / path
+
+
+@functools.lru_cache(maxsize=None)
+def _split(path: Path) -> tuple[str, dict[str, str]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ShaderError(f"cannot read shader {path}: {e.strerror or e}") from e
+    marks = list(_ENTRY_MARK.finditer(text))
+    prefix = text[:marks[0].start()] if marks else text
+    sections: dict[str, str] = {}
+    for m, nxt in zip(marks, marks[1:] + [None]):
+        name = m.group(1)
+        if name in sections:
+            raise ShaderError(f"{path}: entry {name!r} is declared twice")
+        sections[name] = text[m.start():nxt.start() if nxt else len(text)]
+    return prefix, sections
+
+
+def split(shader: str | Path) -> tuple[str, dict[str, str]]:
+    """(shared prefix, {entry: section text}) of a .wgsl file, path relative to wgsl/."""
+    return _split(_resolve(shader))
+
+
+def entries(shader: str | Path) -> list[str]:
+    """Entry names a .wgsl file declares with `//! entry NAME`, in file order."""
+    return list(split(shader)[1])
+
+
+def section(shader: str | Path, entry: str) -> tuple[str, str]:
+    """(shared prefix, section) for one entry; ShaderError naming what exists if unknown."""
+    prefix, sections = split(shader)
+    if entry not in sections:
+        have = ", ".join(sections) or "none (no '//! entry NAME' lines)"
+        raise ShaderError(f"{shader}: no entry {entry!r}; entries in this file: {have}")
+    return prefix, sections[entry]
+
+
+@functools.lru_cache(maxsize=1)
+def common_source() -> str:
+    return (wgsl_dir() / "common.wgsl").read_text(encoding="utf-8")
+
+
+def clear_source_cache() -> None:
+    """Re-read .wgsl files on next use (for editing shaders while the app runs)."""
+    _split.cache_clear()
+    common_source.cache_clear()
+
+
+# ---------------------------------------------------------------------------- header
+
+def binding_header(dispatch: Dispatch, dtypes: Mapping[str, str]) -> str:
+    """The `@group(0) @binding(i)` declarations for a Dispatch. `dtypes` maps tensor name to
+    "f32"/"u32"/"i32". The uniform block, when present, takes the last binding number."""
+    lines = []
+    for i, b in enumerate(dispatch.bindings):
+        access = "read_write" if b.write else "read"
+        lines.append(f"@group(0) @binding({i}) var<storage, {access}> {b.name}: "
+                     f"array<{dtypes[b.tensor]}>;")
+    if dispatch.uniforms:
+        for name, typ, _ in dispatch.uniforms:
+            if typ not in _WGSL_TYPES:
+                raise ShaderError(f"uniform {name}: type must be f32, u32 or i32, got {typ!r}")
+        members = ", ".join(f"{name}: {typ}" for name, typ, _ in dispatch.uniforms)
+        lines.append(f"struct Uniforms {{ {members} }}")
+        lines.append(f"@group(0) @binding({len(dispatch.bindings)}) var<uniform> U: Uniforms;")
+    return "\n".join(lines) + "\n"
+
+
+def compile_unit(dispatch: Dispatch, header: str) -> str:
+    prefix, body = section(dispatch.shader, dispatch.entry)
+    return "\n".join((f"// {dispatch.shader} :: {dispatch.entry}", header,
+                      common_source(), prefix, body))
+
+
+_PACK = {"f32": "f", "u32": "I", "i32": "i"}
+
+
+def uniform_bytes(uniforms) -> bytes:
+    """The Uniforms struct's bytes, 4 per member (all scalars), zero-padded to 16 bytes."""
+    data = b"".join(struct.pack("<" + _PACK[t], int(v) if t != "f32" else float(v))
+                    for _, t, v in uniforms)
+    return data + bytes(-len(data) % 16)
+
+
+# ---------------------------------------------------------------------------- pipelines
+
+@dataclass(frozen=True)
+class Kernel:
+    pipeline: object              # GPUComputePipeline
+    layout: object                # GPUBindGroupLayout
+
+
+_caches: dict[int, tuple[object, dict]] = {}     # id(device) -> (device, {key: Kernel})
+_cache_lock = threading.Lock()
+
+
+def _cache_for(device) -> dict:
+    with _cache_lock:
+        entry = _caches.get(id(device))
+        if entry is None or entry[0] is not device:
+            entry = _caches[id(device)] = (device, {})
+        return entry[1]
+
+
+def forget_device(device) -> None:
+    """Drop the pipelines cached for `device` (after it was lost or reset)."""
+    with _cache_lock:
+        _caches.pop(id(device), None)
+
+
+def _layout_entries(dispatch: Dispatch) -> list[dict]:
+    storage = [wgpu.BufferBindingType.storage if b.write else
+               wgpu.BufferBindingType.read_only_storage for b in dispatch.bindings]
+    types = storage + ([wgpu.BufferBindingType.uniform] if dispatch.uniforms else [])
+    return [{"binding": i, "visibility": wgpu.ShaderStage.COMPUTE, "buffer": {"type": t}}
+            for i, t in enumerate(types)]
+
+
+def kernel(device, dispatch: Dispatch, dtypes: Mapping[str, str]) -> Kernel:
+    """The compiled pipeline and its explicit bind group layout for a Dispatch, cached per
+    device by (shader, entry, header). An explicit layout (not "auto") lets an entry leave a
+    declared binding unused. Raises ShaderError or wgpu's errors; the Engine adds the node."""
+    header = binding_header(dispatch, dtypes)
+    key = (dispatch.shader, dispatch.entry, header)
+    cache = _cache_for(device)
+    found = cache.get(key)
+    if found is None:
+        label = f"{dispatch.shader}:{dispatch.entry}"
+        module = device.create_shader_module(label=label, code=compile_unit(dispatch, header))
+        layout = device.create_bind_group_layout(label=label, entries=_layout_entries(dispatch))
+        pipeline = device.create_compute_pipeline(
+            label=label,
+            layout=device.create_pipeline_layout(label=label, bind_group_layouts=[layout]),
+            compute={"module": module, "entry_point": dispatch.entry})
+        found = cache[key] = Kernel(pipeline, layout)
+    return found

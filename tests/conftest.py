@@ -1,0 +1,40 @@
+"""Shared fixtures. GPU tests take `gpu_device` (or `build`) and skip without an adapter,
+unless WIREGRAD_EXPECT_ADAPTER=1 (CI with lavapipe), where a missing adapter fails them."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:          # run from a checkout without installing
+    sys.path.insert(0, str(ROOT))
+
+
+def _no_gpu(reason: str):
+    if os.environ.get("WIREGRAD_EXPECT_ADAPTER") == "1":
+        pytest.fail(f"WIREGRAD_EXPECT_ADAPTER=1 but no adapter: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def gpu_device():
+    """The process's one wgpu device."""
+    try:
+        from gpu.device import get_device
+        from gpu.errors import NoAdapterError
+    except ImportError as e:             # wgpu itself missing
+        _no_gpu(f"wgpu is not importable: {e}")
+    try:
+        return get_device()
+    except NoAdapterError as e:
+        _no_gpu(str(e))
+
+
+@pytest.fixture
+def build(gpu_device):
+    """build(program) -> gpu.engine.Engine on the shared device."""
+    from gpu.engine import Engine
+    return lambda program: Engine(program, gpu_device)
