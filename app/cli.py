@@ -70,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("graph")
     g.add_argument("--batch-size", type=int, default=4)
     g.add_argument("--samples", type=int, default=12, help="elements checked per tensor")
-    g.add_argument("--tolerance", type=float, default=1e-2)
+    g.add_argument("--tolerance", type=float, default=1e-3)
     g.set_defaults(func=cmd_gradcheck)
 
     a = sub.add_parser("adapters", help="list the GPU adapters wgpu finds")

@@ -108,3 +108,190 @@ MATMUL_TILE = 4   # each invocation of ops/matmul.wgsl computes a 4x4 block of C
 def matmul_groups(m: int, n: int) -> tuple[int, int, int]:
     blocks = -(-m // MATMUL_TILE) * -(-n // MATMUL_TILE)
     return groups_1d(blocks)
+
+
+# ---- the whole graph ---------------------------------------------------------------
+
+@dataclass
+class Lowered:
+    """A Program plus the facts the host needs to drive it."""
+    program: Program
+    batch: int
+    order: list[str]
+    outputs: dict            # (node, port) -> tensor name
+    params: dict             # weight tensor -> (node, weight name, shape)
+    feeds: dict              # data/target node -> its output tensor (the host or the gather fills it)
+    losses: list[str]        # loss nodes
+    stats: list[tuple[str, str, str]]   # slot i: ("loss" | "param" | "out", node, tensor)
+
+
+def init_weights(doc, analysis, seed: int) -> dict[str, np.ndarray]:
+    """Seeded float64 initial weights by tensor name "<node>.<weight>". Each node draws from
+    its own stream (seed, node id), so adding a node does not change the others' start."""
+    import zlib
+    out = {}
+    for node_id in analysis.order:
+        rng = np.random.default_rng([int(seed), zlib.crc32(node_id.encode())])
+        for w in analysis.weights.get(node_id, []):
+            out[f"{node_id}.{w.name}"] = w.initial(rng)
+    return out
+
+
+def _needs_grad(doc, analysis) -> set[tuple[str, str]]:
+    """Outputs whose gradient is wanted: downstream of a learnable tensor and upstream of a loss."""
+    kinds = {n: get_kind(doc.nodes[n].kind) for n in analysis.order}
+    learn, reaches_loss = set(), set()
+    for n in analysis.order:
+        if analysis.weights.get(n) or kinds[n].role == "parameter" or any(e.src in learn for e in doc.edges if e.dst == n):
+            learn.add(n)
+    for n in reversed(analysis.order):
+        if kinds[n].role == "loss" or any(e.dst in reaches_loss for e in doc.edges if e.src == n):
+            reaches_loss.add(n)
+    return {(n, p.name) for n in learn & reaches_loss for p in kinds[n].outputs
+            if kinds[n].role == "loss" or any(e.dst in reaches_loss for e in doc.consumers(n, p.name))}
+
+
+def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None = None,
+          data_rows: int | None = None, optimizer: dict | None = None,
+          gradients: bool | None = None) -> Lowered:
+    """Build the Program for one training step: forward, backward and, when optimizer settings
+    are given, the update. gradients=False (the default without an optimizer) gives forward only.
+
+    data_rows: when given, each data/target node gathers its batch from a dataset tensor
+    "data:<node>" of that many rows, uploaded once (phase "feed"); otherwise the host writes
+    the data nodes' outputs directly (evaluation, gradcheck).
+    """
+    from .shapes import analyse
+    a = analysis or analyse(doc)
+    if a.problems:
+        raise LoweringError("the graph has problems:\n" + "\n".join(f"  {p}" for p in a.problems))
+    if batch < 1:
+        raise LoweringError(f"batch size must be >= 1, got {batch}")
+    prog = Program()
+    init = weights if weights is not None else init_weights(doc, a, seed)
+    want_grads = optimizer is not None if gradients is None else gradients
+    grads = _needs_grad(doc, a) if want_grads else set()
+
+    def concrete(shape):
+        return tuple(batch if d is None else d for d in shape)
+
+    outputs, params, feeds, losses = {}, {}, {}, []
+    for node_id in a.order:
+        node, kind = doc.nodes[node_id], get_kind(doc.nodes[node_id].kind)
+        for w in a.weights.get(node_id, []):
+            name = f"{node_id}.{w.name}"
+            value = np.asarray(init[name], dtype=np.float32)
+            if value.shape != tuple(w.shape):
+                raise LoweringError(f"{name}: weights have shape {value.shape}, the graph needs {tuple(w.shape)}")
+            prog.add(Tensor(name, value.size, init=value.ravel(), node=node_id))
+            params[name] = (node_id, w.name, tuple(w.shape))
+        for port in kind.outputs:
+            shape = a.shapes[(node_id, port.name)]
+            if kind.role == "parameter":   # the output *is* the weight; its gradient is the weight's
+                outputs[(node_id, port.name)] = f"{node_id}.value"
+                continue
+            name = prog.add(Tensor(f"{node_id}.{port.name}", int(np.prod(concrete(shape))), node=node_id)).name
+            outputs[(node_id, port.name)] = name
+            if (node_id, port.name) in grads:
+                seed_value = None
+                if kind.role == "loss":   # the base case: dC/d(loss_i) = 1/batch
+                    seed_value = np.full(int(np.prod(concrete(shape))), 1.0 / batch, dtype=np.float32)
+                prog.add(Tensor(grad_name(name), int(np.prod(concrete(shape))), init=seed_value, node=node_id))
+                if seed_value is None:
+                    prog.zeroed.append(grad_name(name))
+        if kind.role in ("data", "target"):
+            feeds[node_id] = outputs[(node_id, "y")]
+        if kind.role == "loss":
+            losses.append(node_id)
+    trainable = [t for t, (n, _, _) in params.items() if any((n, p.name) in grads for p in get_kind(doc.nodes[n].kind).outputs)]
+    for t in trainable:
+        prog.add(Tensor(grad_name(t), prog.tensors[t].size, node=params[t][0]))
+        prog.zeroed.append(grad_name(t))
+
+    if data_rows is not None:
+        _emit_feed(prog, doc, a, feeds, batch, data_rows)
+
+    backward_blocks = []
+    for node_id in a.order:
+        backward = prog.phases.setdefault("backward", [])
+        before = len(backward)
+        _lower_node(prog, doc, a, node_id, batch, outputs, concrete)
+        backward_blocks.append(backward[before:])
+        del backward[before:]
+    # the recursion runs from the losses back: nodes in reverse order, each node's kernels in its own order
+    prog.phases["backward"] = [d for block in reversed(backward_blocks) for d in block]
+
+    stats = _emit_stats(prog, losses, trainable, params, outputs, batch)
+    if optimizer is not None:
+        from .optim import emit_optimizer
+        emit_optimizer(prog, [(t, grad_name(t), prog.tensors[t].size, params[t][0]) for t in trainable], optimizer)
+    return Lowered(prog, batch, a.order, outputs, params, feeds, losses, stats)
+
+
+def _lower_node(prog, doc, a, node_id, batch, outputs, concrete):
+    node, kind = doc.nodes[node_id], get_kind(doc.nodes[node_id].kind)
+    if kind.lower is None:
+        return
+    inputs, input_grads, in_shapes, dup_grads = {}, {}, {}, []
+    bound_grads = set()
+    for port in kind.input_ports(node.params):
+        e = doc.edge_into(node_id, port.name)
+        src = (e.src, e.src_port)
+        inputs[port.name] = outputs[src]
+        in_shapes[port.name] = concrete(a.shapes[src])
+        g = grad_name(outputs[src]) if grad_name(outputs[src]) in prog.tensors else None
+        if g is not None and g in bound_grads:
+            # the same tensor enters this node twice: a kernel can't write one buffer through two
+            # bindings, so this port adds into a scratch gradient that is summed in afterwards
+            scratch = f"{node_id}.d_{port.name}"
+            prog.add(Tensor(scratch, prog.tensors[g].size, node=node_id))
+            prog.zeroed.append(scratch)
+            dup_grads.append((scratch, g))
+            g = scratch
+        if g is not None:
+            bound_grads.add(g)
+        input_grads[port.name] = g
+    out_names = {p.name: outputs[(node_id, p.name)] for p in kind.outputs}
+    out_grads = {p: (grad_name(t) if grad_name(t) in prog.tensors else None) for p, t in out_names.items()}
+    ctx = LowerContext(prog, node_id, kind, node.params, batch, in_shapes,
+                       {p.name: concrete(a.shapes[(node_id, p.name)]) for p in kind.outputs},
+                       inputs, out_names, input_grads, out_grads,
+                       {w.name: f"{node_id}.{w.name}" for w in a.weights.get(node_id, [])})
+    kind.lower(ctx)
+    for scratch, g in dup_grads:
+        ctx.add_into("backward", scratch, g, prog.tensors[g].size)
+
+
+def _emit_feed(prog, doc, a, feeds, batch, data_rows):
+    """Each data node gathers its batch from the dataset on the GPU through a permutation the
+    host writes once per epoch; counters[1] is the batch cursor that ops/counters advances."""
+    if data_rows < batch:
+        raise LoweringError(f"the dataset has {data_rows} training rows, fewer than the batch size {batch}")
+    prog.add(Tensor("perm", data_rows, "u32"))
+    if "counters" not in prog.tensors:
+        prog.add(Tensor("counters", 2, "u32"))
+    for node_id, out in feeds.items():
+        width = feature_size(a.shapes[(node_id, "y")])
+        prog.add(Tensor(f"data:{node_id}", data_rows * width, node=node_id))
+        prog.emit("feed", Dispatch("ops/gather.wgsl", "gather_rows",
+                                   (Binding("src", f"data:{node_id}"), Binding("perm", "perm"),
+                                    Binding("counters", "counters"), Binding("out", out, write=True)),
+                                   groups_1d(batch * width), (("rows", "u32", batch), ("width", "u32", width)),
+                                   node=node_id))
+
+
+def _emit_stats(prog, losses, trainable, params, outputs, batch):
+    """Slots of the stats tensor: each loss's batch mean, ‖dC/dθ‖² per parameter tensor and
+    ‖dC/d(out)‖² per node output. Encoded only on steps whose stats the host will read."""
+    slots = [("loss", n, outputs[(n, "loss")]) for n in losses]
+    slots += [("param", params[t][0], t) for t in trainable]
+    slots += [("out", n, t) for (n, port), t in outputs.items()
+              if n not in losses and t not in params and grad_name(t) in prog.tensors]
+    prog.add(Tensor("stats", max(1, len(slots))))
+    for i, (what, node, t) in enumerate(slots):
+        src = t if what == "loss" else grad_name(t)
+        prog.emit("stats", Dispatch("ops/reduce.wgsl", "sum" if what == "loss" else "sumsq",
+                                    (Binding("x", src), Binding("out", "stats", write=True)), (1, 1, 1),
+                                    (("n", "u32", prog.tensors[src].size), ("slot", "u32", i),
+                                     ("scale", "f32", 1.0 / batch if what == "loss" else 1.0)), node=node))
+    return slots

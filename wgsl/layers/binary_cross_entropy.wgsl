@@ -8,7 +8,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     var s = 0.0;
     for (var j = 0u; j < U.width; j++) {
         let z = pred[r * U.width + j];
-        let t = target[r * U.width + j];
+        let t = tgt[r * U.width + j];
         s += max(z, 0.0) - z * t + log(1.0 + exp(-abs(z)));
     }
     loss[r] = s / f32(U.width);
@@ -23,6 +23,6 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     for (var j = 0u; j < U.width; j++) {
         let i = r * U.width + j;
         let sig = 1.0 / (1.0 + exp(-pred[i]));
-        dpred[i] = dpred[i] + g * (sig - target[i]);
+        dpred[i] = dpred[i] + g * (sig - tgt[i]);
     }
 }

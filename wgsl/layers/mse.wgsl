@@ -7,7 +7,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     if (r >= U.rows) { return; }
     var s = 0.0;
     for (var j = 0u; j < U.width; j++) {
-        let d = pred[r * U.width + j] - target[r * U.width + j];
+        let d = pred[r * U.width + j] - tgt[r * U.width + j];
         s += d * d;
     }
     loss[r] = s / f32(U.width);
@@ -21,6 +21,6 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     let g = dloss[r] * 2.0 / f32(U.width);
     for (var j = 0u; j < U.width; j++) {
         let i = r * U.width + j;
-        dpred[i] = dpred[i] + g * (pred[i] - target[i]);
+        dpred[i] = dpred[i] + g * (pred[i] - tgt[i]);
     }
 }

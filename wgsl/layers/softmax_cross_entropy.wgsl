@@ -19,7 +19,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     if (r >= U.rows) { return; }
     let o = r * U.width;
     let m = row_max(o);
-    let label = min(u32(target[r]), U.width - 1u);
+    let label = min(u32(tgt[r]), U.width - 1u);
     loss[r] = m + log(row_sumexp(o, m)) - pred[o + label];
 }
 
@@ -31,7 +31,7 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     let o = r * U.width;
     let m = row_max(o);
     let s = row_sumexp(o, m);
-    let label = min(u32(target[r]), U.width - 1u);
+    let label = min(u32(tgt[r]), U.width - 1u);
     let g = dloss[r];
     for (var j = 0u; j < U.width; j++) {
         let p = exp(pred[o + j] - m) / s;

@@ -31,14 +31,12 @@ fn block(r0: u32, c0: u32) -> array<vec4<f32>, 4> {
     return acc;
 }
 
-fn store(r: u32, c: u32, v: f32) {
-    if (r < U.M && c < U.N) {
-        let i = r * U.N + c;
-        if (U.acc == 1u) { c_out_add(i, v); } else { c[i] = v; }
+fn store(row: u32, col: u32, v: f32) {
+    if (row < U.M && col < U.N) {
+        let i = row * U.N + col;
+        if (U.acc == 1u) { c[i] = c[i] + v; } else { c[i] = v; }
     }
 }
-
-fn c_out_add(i: u32, v: f32) { c[i] = c[i] + v; }
 
 fn block_origin(gid: vec3<u32>, nwg: vec3<u32>) -> vec2<u32> {
     let i = linear_id(gid, nwg);

@@ -14,7 +14,7 @@ def loss_kind(name, shape_rule, reference, doc, entries=("forward", "backward"))
         rows = ctx.shape_in("pred")[0]
         width = ctx.size_in("pred") // rows
         u = dict(rows=rows, width=width)
-        reads = {"pred": ctx.x("pred"), "target": ctx.x("target")}
+        reads = {"pred": ctx.x("pred"), "tgt": ctx.x("target")}   # "target" is a WGSL keyword
         ctx.forward("forward", groups_1d(rows), reads, {"loss": ctx.y("loss")}, **u)
         if ctx.dx("pred") and ctx.dy("loss"):
             ctx.backward("backward", groups_1d(rows), {**reads, "dloss": ctx.dy("loss")},
