@@ -1,0 +1,64 @@
+"""`wiregrad data inspect`: show what the importer sees in a file or a built-in set."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.model.datasets import BUILTINS, FORMAT_OPTIONS, DatasetError, load_dataset
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="wiregrad data inspect",
+        description="Import a dataset file (or build a built-in set) and print its shapes, task, classes "
+                    "with counts, feature ranges and missing values, unscaled. Built-in sets: "
+                    + ", ".join(BUILTINS) + ".")
+    p.add_argument("source", metavar="PATH_OR_BUILTIN_NAME")
+    p.add_argument("--format", choices=list(FORMAT_OPTIONS), help="file format (default: from the file name)")
+    p.add_argument("--label", help="label column: a name or an index (default: the last column)")
+    p.add_argument("--delimiter", help="CSV field separator, e.g. ';' or tab (default: detected)")
+    p.add_argument("--no-header", action="store_true", help="the CSV file has no header row (default: detected)")
+    p.add_argument("--labels", metavar="FILE", help="labels file (IDX labels, or .npy labels)")
+    p.add_argument("--size", nargs=2, type=int, metavar=("H", "W"), help="image size for an image folder")
+    p.add_argument("--missing", choices=["error", "drop", "fill_mean", "fill_zero"],
+                   help="what to do with missing values (default: error)")
+    return p
+
+
+def _spec(args: argparse.Namespace) -> dict:
+    if args.source in BUILTINS and not Path(args.source).exists():
+        spec = {"name": args.source}
+    else:
+        spec = {"path": args.source}
+        if args.format:
+            spec["format"] = args.format
+    label = args.label
+    options = {
+        "label": int(label) if label is not None and label.lstrip("-").isdigit() else label,
+        "delimiter": args.delimiter,
+        "header": False if args.no_header else None,
+        "labels": args.labels,
+        "size": args.size,
+        "missing": args.missing,
+    }
+    spec.update({k: v for k, v in options.items() if v is not None})
+    spec["scale"] = "none"  # show the values as they are in the file
+    return spec
+
+
+def inspect_main(argv: list[str]) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as e:  # --help or a usage error: argparse has printed it
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        print(load_dataset(_spec(args)).summary())
+    except DatasetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(inspect_main(sys.argv[1:]))
