@@ -103,17 +103,14 @@ def adapter_name() -> str:
 
 def reset_device() -> None:
     """Forget the current device (e.g. after it was lost); the next get_device() makes a new
-    one. Engines built on the old device must be rebuilt. Pipelines cached for it are dropped."""
+    one. Engines built on the old device keep it until they are dropped; build new ones.
+    The pipelines cached for the old device are dropped."""
     global _device, _adapter
     with _lock:
         old, _device, _adapter = _device, None, None
     if old is not None:
-        from . import shaders       # local import: shaders imports this module
+        from . import shaders       # local import: shaders imports this module's package
         shaders.forget_device(old)
-        try:
-            old.destroy()
-        except Exception:           # a lost device may refuse; it is dropped either way
-            pass
 
 
 def _survey() -> tuple[list[dict], NoAdapterError | None]:

@@ -3,6 +3,10 @@
 Per step the host only records dispatches (set_pipeline / set_bind_group / dispatch) into one
 command encoder and submits once; nothing is allocated or read back.
 
+Everything that can be checked is checked when the Engine is built (bindings, aliasing,
+workgroup limits, compilation): wgpu-native raises validation errors from encoding as
+exceptions, but one found at queue.submit aborts the whole process.
+
 Recovering from a lost device: catch KernelError from Engine.run (its `cause` is the wgpu
 error), call gpu.device.reset_device(), build a new Engine from the same Program and write
 the host's last good copy of the weights and optimizer state back with Engine.write.
@@ -43,6 +47,7 @@ def _check_bindings(d: Dispatch, program: Program) -> None:
 class Engine:
     def __init__(self, program: Program, device=None):
         self.program = program
+        self._destroyed = False
         self.device = device if device is not None else get_device()
         self._dtypes = {name: t.dtype for name, t in program.tensors.items()}
         self.buffers = {name: self._allocate(t) for name, t in program.tensors.items()}
@@ -95,7 +100,13 @@ class Engine:
 
     # ------------------------------------------------------------------ host access
 
+    def _check_alive(self) -> None:
+        # wgpu-native aborts the process (not an exception) when a submit uses a destroyed buffer
+        if self._destroyed:
+            raise RuntimeError("this Engine was destroyed; build a new one")
+
     def _tensor(self, name: str) -> Tensor:
+        self._check_alive()
         try:
             return self.program.tensors[name]
         except KeyError:
@@ -134,6 +145,7 @@ class Engine:
         named phases' dispatches in order. One encoder, one submit. Unknown phases are empty."""
         if isinstance(phases, str):
             phases = (phases,)
+        self._check_alive()
         plan = self._plan(phases)
         try:
             encoder = self.device.create_command_encoder()
@@ -159,17 +171,29 @@ class Engine:
             cpass.dispatch_workgroups(x, y, z)
         cpass.end()
 
-    @staticmethod
-    def _run_error(e: BaseException, plan, phases) -> KernelError:
-        text = str(e)
-        for *_, d in plan:
-            if _label(d) in text:
-                return KernelError.wrap("running kernel", e, node=d.node, shader=d.shader,
-                                        entry=d.entry)
-        return KernelError.wrap(f"running phases {', '.join(phases)}", e)
+    def _run_error(self, e: BaseException, plan, phases) -> KernelError:
+        """Name the Dispatch behind a failed run: by the label wgpu quotes, else by encoding
+        each dispatch alone (never submitted) until one fails the same way."""
+        culprit = next((d for *_, d in plan if _label(d) in str(e)), None)
+        if culprit is None:
+            culprit = next((step[3] for step in plan if not self._encodes(step)), None)
+        if culprit is None:
+            return KernelError.wrap(f"running phases {', '.join(phases)}", e)
+        return KernelError.wrap("running kernel", e, node=culprit.node, shader=culprit.shader,
+                                entry=culprit.entry)
+
+    def _encodes(self, step) -> bool:
+        try:
+            encoder = self.device.create_command_encoder()
+            self._encode_pass(encoder, [step])
+            encoder.finish()
+            return True
+        except _WGPU_ERRORS:
+            return False
 
     def destroy(self) -> None:
         """Free the GPU buffers now instead of waiting for garbage collection."""
+        self._destroyed = True
         for buf in [*self.buffers.values(), *self._uniforms]:
             buf.destroy()
         self.buffers, self._uniforms, self._phases, self._plans = {}, [], {}, {}

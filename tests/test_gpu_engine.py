@@ -115,7 +115,8 @@ def test_adapter_preference_and_override():
 
 
 def test_expect_adapter_makes_a_missing_adapter_fail_not_skip():
-    env = {**os.environ, "WIREGRAD_ADAPTER": "no-such-adapter", "WIREGRAD_EXPECT_ADAPTER": "1"}
+    env = {**os.environ, "WIREGRAD_ADAPTER": "no-such-adapter", "WIREGRAD_EXPECT_ADAPTER": "1",
+           "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}     # hypothesis & co. take seconds to load
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
             f"{__file__}::test_fill"]
     run = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -249,3 +250,46 @@ def test_kernel_error_for_unknown_entry_and_aliasing(build):
     p = program({"y": np.zeros(4, np.float32)}, dispatches=[aliased])
     with pytest.raises(KernelError, match=r"add1.*bound twice"):
         build(p)
+
+
+def test_kernel_error_at_run_names_the_node(build, monkeypatch):
+    from gpu import engine as engine_module
+    monkeypatch.setattr(engine_module, "_check_groups", lambda d, limit: None)
+    ok = dispatch("ops/fill.wgsl", "fill", (1, 1, 1), writes=["y"], node="ok1", n=4, value=1.0)
+    too_many = dispatch("ops/fill.wgsl", "fill", (MAX_GROUPS + 1, 1, 1), writes=["y"],
+                        node="big2", n=4, value=1.0)
+    e = build(program({"y": np.zeros(4, np.float32)}, dispatches=[ok, too_many]))
+    with pytest.raises(KernelError, match=r"node 'big2' \(ops/fill.wgsl:fill\)") as err:
+        e.run(["main"])
+    assert err.value.node == "big2"
+
+
+def test_workgroup_limit_is_checked_when_building(build):
+    d = dispatch("ops/fill.wgsl", "fill", (MAX_GROUPS + 1, 1, 1), writes=["y"], node="big3",
+                 n=4, value=1.0)
+    with pytest.raises(KernelError, match=r"big3.*workgroup counts"):
+        build(program({"y": np.zeros(4, np.float32)}, dispatches=[d]))
+
+
+def test_destroyed_engine_refuses_to_run(build):
+    e = build(program({"y": np.zeros(4, np.float32)}))
+    e.destroy()
+    with pytest.raises(RuntimeError, match="destroyed"):
+        e.run(["main"])
+    with pytest.raises(RuntimeError, match="destroyed"):
+        e.read("y")
+
+
+def test_reset_device_gives_a_working_new_device(gpu_device, monkeypatch):
+    from gpu import device
+    from gpu.device import get_device, reset_device
+    from gpu.engine import Engine
+    for name in ("_device", "_adapter"):      # other tests keep the shared device afterwards
+        monkeypatch.setattr(device, name, getattr(device, name))
+    reset_device()
+    fresh = get_device()
+    assert fresh is not gpu_device
+    e = Engine(program({"y": np.zeros(4, np.float32)}, dispatches=[
+        dispatch("ops/fill.wgsl", "fill", (1, 1, 1), writes=["y"], n=4, value=3.0)]))
+    e.run(["main"])
+    assert list(e.read("y")) == [3, 3, 3, 3]
