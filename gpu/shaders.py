@@ -116,10 +116,16 @@ def compile_unit(dispatch: Dispatch, header: str) -> str:
 _PACK = {"f32": "f", "u32": "I", "i32": "i"}
 
 
+def _pack(name: str, typ: str, value) -> bytes:
+    try:
+        return struct.pack("<" + _PACK[typ], float(value) if typ == "f32" else int(value))
+    except (KeyError, struct.error, TypeError, ValueError) as e:
+        raise ShaderError(f"uniform {name}: cannot store {value!r} as {typ}") from e
+
+
 def uniform_bytes(uniforms) -> bytes:
     """The Uniforms struct's bytes, 4 per member (all scalars), zero-padded to 16 bytes."""
-    data = b"".join(struct.pack("<" + _PACK[t], int(v) if t != "f32" else float(v))
-                    for _, t, v in uniforms)
+    data = b"".join(_pack(*u) for u in uniforms)
     return data + bytes(-len(data) % 16)
 
 

@@ -60,6 +60,8 @@ def test_uniform_bytes_are_padded_to_16():
     assert np.frombuffer(data[:4], np.uint32)[0] == 7
     assert np.frombuffer(data[4:8], np.float32)[0] == -1.5
     assert np.frombuffer(data[8:12], np.int32)[0] == -2
+    with pytest.raises(ShaderError, match="uniform n: cannot store -1 as u32"):
+        shaders.uniform_bytes((("n", "u32", -1),))
 
 
 def test_sections_split(tmp_path):
