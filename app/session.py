@@ -1,0 +1,232 @@
+"""A training run on the GPU: dataset upload, steps, statistics, evaluation, weights.
+
+Used by `wiregrad train` and by the editor's worker thread (app/ui/runner.py). It owns one
+Engine for the training step and, lazily, one forward-only Engine for evaluation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .model.binding import check_binding
+from .model.datasets import load_dataset
+from .model.layers import get_kind
+from .model.lower import grad_name, lower
+from .model.optim import hyper_vector, validate_settings
+from .model.shapes import analyse
+
+TRAIN_PHASES = ("feed", "forward", "backward", "update")
+
+
+class TrainingError(RuntimeError):
+    """A problem that stops or prevents training; `node` names the culprit when known."""
+
+    def __init__(self, message: str, node: str | None = None):
+        super().__init__(message)
+        self.node = node
+
+
+@dataclass
+class Stats:
+    step: int
+    epoch: float
+    loss: float
+    losses: dict = field(default_factory=dict)        # loss node -> batch mean
+    param_norms: dict = field(default_factory=dict)   # weight tensor -> ‖dC/dθ‖
+    out_norms: dict = field(default_factory=dict)     # node -> ‖dC/d(output)‖
+
+
+class Session:
+    def __init__(self, doc, base_dir: str | Path | None = None, overrides: dict | None = None,
+                 weights: dict | None = None, device=None):
+        from gpu.engine import Engine
+        self.doc = doc.copy()                     # a snapshot: the editor may go on editing
+        t = self.doc.training
+        for key, value in (overrides or {}).items():
+            if value is not None:
+                if key in ("lr", "name"):
+                    t["optimizer"] = {**t.get("optimizer", {}), key: value}
+                else:
+                    t[key] = value
+        errors = validate_settings(t.get("optimizer", {}))
+        if errors:
+            raise TrainingError("; ".join(errors))
+        self.analysis = analyse(self.doc)
+        if self.analysis.problems:
+            first = self.analysis.problems[0]
+            raise TrainingError("the graph has problems:\n" + "\n".join(f"  {p}" for p in self.analysis.problems),
+                                first.node)
+        self.data = load_dataset(t.get("dataset", {"name": "digits"}), Path(base_dir) if base_dir else None)
+        problems = check_binding(self.doc, self.analysis, self.data)
+        if problems:
+            raise TrainingError("the dataset doesn't fit the graph:\n" + "\n".join(f"  {p}" for p in problems),
+                                problems[0].node)
+        self.batch = int(t.get("batch_size", 64))
+        self.epochs = int(t.get("epochs", 10))
+        self.seed = int(t.get("seed", 0))
+        n = len(self.data.x_train)
+        if n < self.batch:
+            raise TrainingError(f"training.batch_size: {self.batch} is larger than the {n} training samples")
+        # the last partial batch of each epoch is dropped (a fresh shuffle covers it next epoch)
+        self.steps_per_epoch = n // self.batch
+        self.dropped_per_epoch = n - self.steps_per_epoch * self.batch
+        self.low = lower(self.doc, self.batch, analysis=self.analysis, seed=self.seed, weights=weights,
+                         data_rows=n, optimizer=t["optimizer"])
+        self.device = device
+        self.engine = Engine(self.low.program, device)
+        self.adapter = _adapter_name()
+        for node_id in self.low.feeds:
+            self.engine.write(f"data:{node_id}", self._split_for(node_id, "train"))
+        self.step = 0
+        self._epoch_rng = np.random.default_rng(self.seed)
+        self._eval = None
+        self.last_finite = self.weights()
+        self._start_epoch()
+
+    # ---- data -----------------------------------------------------------------
+    def _split_for(self, node_id: str, split: str) -> np.ndarray:
+        role = get_kind(self.doc.nodes[node_id].kind).role
+        x, y = getattr(self.data, f"x_{split}"), getattr(self.data, f"y_{split}")
+        return np.asarray(x if role == "data" else y, dtype=np.float32).reshape(len(x), -1)
+
+    def _start_epoch(self) -> None:
+        perm = self._epoch_rng.permutation(len(self.data.x_train)).astype(np.uint32)
+        self.engine.write("perm", perm)
+        self.engine.write("counters", np.array([self.step, 0], dtype=np.uint32))
+
+    @property
+    def epoch(self) -> float:
+        return self.step / self.steps_per_epoch
+
+    # ---- stepping ---------------------------------------------------------------
+    def run(self, steps: int, stats: bool = True) -> Stats | None:
+        """Run up to `steps` steps (stopping at the epoch's end) in one submit per call;
+        with stats, the last step also writes the stats buffer, which is read and checked."""
+        left = self.steps_per_epoch - self.step % self.steps_per_epoch
+        steps = max(1, min(steps, left))
+        if steps > 1:
+            self.engine.run(TRAIN_PHASES, repeat=steps - 1)
+        self.engine.run(TRAIN_PHASES + (("stats",) if stats else ()), repeat=1)
+        self.step += steps
+        if self.step % self.steps_per_epoch == 0:
+            self._start_epoch()
+        return self.read_stats() if stats else None
+
+    def read_stats(self) -> Stats:
+        raw = self.engine.read("stats").astype(np.float64)
+        s = Stats(self.step, self.epoch, 0.0)
+        for value, (what, node, tensor) in zip(raw, self.low.stats):
+            if what == "loss":
+                s.losses[node] = value
+            elif what == "param":
+                s.param_norms[tensor] = float(np.sqrt(value))
+            else:
+                s.out_norms[node] = float(np.sqrt(value))
+        s.loss = float(sum(s.losses.values()))
+        if not np.all(np.isfinite(raw)):
+            raise self._non_finite()
+        self.last_finite = self.weights()
+        return s
+
+    def _non_finite(self) -> TrainingError:
+        """Name the first node, in the order the step runs, whose output or gradient is not finite."""
+        culprit, where = None, ""
+        for node_id in self.low.order:
+            for (n, port), tensor in self.low.outputs.items():
+                if n == node_id and not np.all(np.isfinite(self.engine.read(tensor))):
+                    culprit, where = node_id, f"the output of {node_id}"
+                    break
+            if culprit:
+                break
+        if culprit is None:
+            for node_id in reversed(self.low.order):
+                grads = [grad_name(t) for (n, _), t in self.low.outputs.items() if n == node_id]
+                grads += [grad_name(t) for t, (n, _, _) in self.low.params.items() if n == node_id]
+                if any(g in self.low.program.tensors and not np.all(np.isfinite(self.engine.read(g))) for g in grads):
+                    culprit, where = node_id, f"the gradient of {node_id}"
+                    break
+        msg = (f"training stopped at step {self.step}: the loss or a gradient became NaN or infinite; "
+               f"the first non-finite value is in {where or 'the statistics'}. "
+               f"The weights from the last finite check (before step {self.step}) are kept; "
+               f"try a smaller learning rate.")
+        self.set_weights(self.last_finite)
+        return TrainingError(msg, culprit)
+
+    def set_optimizer(self, settings: dict) -> None:
+        """Takes effect on the next step: the kernels read "hyper" every step."""
+        errors = validate_settings(settings)
+        if errors:
+            raise TrainingError("; ".join(errors))
+        if settings.get("name") != self.doc.training["optimizer"].get("name"):
+            raise TrainingError("changing the optimizer kind needs a Reset; learning rate and settings change live")
+        self.doc.training["optimizer"] = dict(settings)
+        self.engine.write("hyper", hyper_vector(settings))
+
+    # ---- weights ------------------------------------------------------------------
+    def weights(self) -> dict[str, np.ndarray]:
+        return {t: self.engine.read(t).reshape(shape) for t, (_, _, shape) in self.low.params.items()}
+
+    def set_weights(self, weights: dict) -> None:
+        for t in self.low.params:
+            self.engine.write(t, np.asarray(weights[t], dtype=np.float32))
+
+    # ---- evaluation ---------------------------------------------------------------
+    def evaluate(self, split: str = "test") -> tuple[float, float | None]:
+        """Mean loss and accuracy (classification) over a split, on the GPU, forward only."""
+        from gpu.engine import Engine
+        x = getattr(self.data, f"x_{split}")
+        n = len(x)
+        if n == 0:
+            return float("nan"), None
+        if self._eval is None:
+            rows = min(n, 1024, max(len(getattr(self.data, f"x_{s}")) for s in ("train", "val", "test")))
+            low = lower(self.doc, rows, analysis=self.analysis, weights=self.last_finite)
+            self._eval = (low, Engine(low.program, self.device))
+        low, engine = self._eval
+        for t, w in self.weights().items():
+            engine.write(t, w)
+        feeds = {node: self._split_for(node, split) for node in low.feeds}
+        losses, correct, counted = 0.0, 0, 0
+        for start in range(0, n, low.batch):
+            m = min(low.batch, n - start)
+            for node, data in feeds.items():
+                chunk = np.zeros((low.batch, data.shape[1]), dtype=np.float32)
+                chunk[:m] = data[start:start + m]
+                engine.write(low.feeds[node], chunk)
+            engine.run(["forward"])
+            for loss in low.losses:
+                losses += float(engine.read(low.outputs[(loss, "loss")])[:m].sum())
+            acc = self._correct(low, engine, m)
+            if acc is not None:
+                correct += acc
+                counted += m
+        return losses / n, (correct / counted if counted else None)
+
+    def _correct(self, low, engine, m) -> int | None:
+        """Right answers among the first m rows, judged at the first classification loss."""
+        for loss in low.losses:
+            name = self.doc.nodes[loss].kind
+            if name not in ("softmax_cross_entropy", "binary_cross_entropy"):
+                continue
+            pred_edge, target_edge = self.doc.edge_into(loss, "pred"), self.doc.edge_into(loss, "target")
+            pred = engine.read(low.outputs[(pred_edge.src, pred_edge.src_port)])
+            labels = engine.read(low.outputs[(target_edge.src, target_edge.src_port)])[:m]
+            if name == "softmax_cross_entropy":
+                guess = pred.reshape(low.batch, -1)[:m].argmax(axis=1)
+            else:
+                guess = (pred.reshape(low.batch, -1)[:m, 0] > 0).astype(np.float32)
+                labels = labels.reshape(m, -1)[:, 0]
+            return int((guess == labels.reshape(m)).sum())
+        return None
+
+    def close(self) -> None:
+        self.engine.destroy()
+        if self._eval:
+            self._eval[1].destroy()
+
+
+def _adapter_name() -> str:
+    from gpu.device import adapter_name
+    return adapter_name()

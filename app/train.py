@@ -1,0 +1,125 @@
+"""`wiregrad train GRAPH.json`: headless training with a progress line, metrics, weights."""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .model.datasets import DatasetError
+from .model.graphfile import GraphFileError, load
+from .model.shapes import analyse
+from .model.weights import WeightsError, load_weights, save_weights
+from .session import Session, TrainingError
+
+STATS_EVERY = 25   # steps between reads of the stats buffer (never per step)
+
+
+def _expected_shapes(doc) -> dict:
+    a = analyse(doc)
+    return {f"{n}.{w.name}": tuple(w.shape) for n, ws in a.weights.items() for w in ws}
+
+
+def train_main(args) -> int:
+    try:
+        doc = load(args.graph)
+        graph_dir = Path(args.graph).resolve().parent
+        weights = load_weights(args.weights_in, _expected_shapes(doc)) if args.weights_in else None
+        overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
+                     "lr": args.lr, "name": args.optimizer}
+        session = Session(doc, graph_dir, overrides, weights)
+    except (GraphFileError, WeightsError, DatasetError, TrainingError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return Run(session, args).go()
+
+
+class Run:
+    def __init__(self, session: Session, args):
+        self.s, self.args = session, args
+        self.rows: list[dict] = []
+        self.quiet = args.json and not sys.stderr.isatty()
+
+    def go(self) -> int:
+        s = self.s
+        if s.dropped_per_epoch:
+            self.say(f"note: {s.dropped_per_epoch} training samples don't fill a last batch of {s.batch}; "
+                     f"each epoch drops them (a new shuffle each epoch)")
+        self.say(f"training on {s.adapter}: {len(s.data.x_train)} samples, batch {s.batch}, "
+                 f"{s.steps_per_epoch} steps/epoch, {s.epochs} epochs")
+        status, error = 0, None
+        t0 = time.perf_counter()
+        train_time = 0.0
+        try:
+            for epoch in range(s.epochs):
+                losses = []
+                t_epoch = time.perf_counter()
+                while s.step < (epoch + 1) * s.steps_per_epoch:
+                    st = s.run(STATS_EVERY)
+                    losses.append(st.loss)
+                    self.progress(epoch, st.loss, (s.step - epoch * s.steps_per_epoch), time.perf_counter() - t_epoch)
+                train_time += time.perf_counter() - t_epoch
+                self.epoch_done(epoch, float(np.mean(losses)))
+        except TrainingError as e:
+            status, error = 1, str(e)
+            self.say(f"\nerror: {e}")
+        except KeyboardInterrupt:
+            status, error = 130, "interrupted"
+            self.say("\ninterrupted: writing what was trained so far")
+        if not train_time:
+            train_time = time.perf_counter() - t0
+        test_loss, test_acc = s.evaluate("test")
+        train_loss = self.rows[-1]["train_loss"] if self.rows else float("nan")
+        self.write_outputs()
+        result = {"test_accuracy": test_acc, "test_loss": test_loss, "train_loss": train_loss, "steps": s.step,
+                  "steps_per_second": s.step / train_time if train_time else 0.0, "adapter": s.adapter,
+                  "epochs": len(self.rows), "seconds": time.perf_counter() - t0}
+        if error:
+            result["error"] = error
+        if self.args.json:
+            print(json.dumps({k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in result.items()}))
+        else:
+            acc = f", accuracy {test_acc:.4f}" if test_acc is not None else ""
+            print(f"test loss {test_loss:.4f}{acc} after {s.step} steps ({result['steps_per_second']:.0f} steps/s)")
+        s.close()
+        return status
+
+    def say(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    def progress(self, epoch, loss, step_in_epoch, seconds) -> None:
+        if self.quiet:
+            return
+        s = self.s
+        width = 24
+        done = int(width * step_in_epoch / s.steps_per_epoch)
+        rate = step_in_epoch / seconds if seconds else 0.0
+        sys.stderr.write(f"\repoch {epoch + 1}/{s.epochs} [{'#' * done}{'.' * (width - done)}] "
+                         f"step {s.step} loss {loss:.4f} {rate:,.0f} steps/s {s.adapter[:28]}  ")
+        sys.stderr.flush()
+
+    def epoch_done(self, epoch, train_loss) -> None:
+        s = self.s
+        val_loss, val_acc = s.evaluate("val") if len(s.data.x_val) else (float("nan"), None)
+        test_loss, test_acc = s.evaluate("test")
+        row = {"epoch": epoch + 1, "step": s.step, "train_loss": train_loss, "val_loss": val_loss,
+               "val_accuracy": val_acc, "test_loss": test_loss, "test_accuracy": test_acc}
+        self.rows.append(row)
+        if not self.quiet:
+            acc = f" accuracy {test_acc:.4f}" if test_acc is not None else ""
+            sys.stderr.write(f"\repoch {epoch + 1}/{s.epochs} step {s.step} train loss {train_loss:.4f} "
+                             f"test loss {test_loss:.4f}{acc}{' ' * 30}\n")
+
+    def write_outputs(self) -> None:
+        if self.args.weights_out:
+            save_weights(self.args.weights_out, self.s.last_finite)
+            self.say(f"weights written to {self.args.weights_out}")
+        if self.args.metrics_out and self.rows:
+            with open(self.args.metrics_out, "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=list(self.rows[0]))
+                w.writeheader()
+                w.writerows(self.rows)
+            self.say(f"metrics written to {self.args.metrics_out}")
