@@ -176,3 +176,20 @@ def test_bundled_iris_csv_reads_as_a_plain_csv():
 
     ds = _load(assets_dir() / "iris.csv", label="species")
     assert ds.x_train.shape == (150, 4) and ds.num_classes == 3
+
+
+@pytest.mark.parametrize("at, label", [(3, -1), (0, 0), (1, 1), (2, "kind")])
+def test_fast_and_careful_parsers_agree(tmp_path, at, label):
+    table = [["a", "b", "c"], ["1", "2.5", "3"], [" 4", "5", "6e1"], ["7", "-8", "9"], ["10", "11", "+12"]]
+    for row, kind in zip(table, ["kind", "x", "y", "x", "z"]):
+        row.insert(at, kind)
+    rows = [",".join(r) for r in table]
+    rows.insert(4, "")  # a blank line
+    plain = _write(tmp_path, "\r\n".join(rows) + "\r\n", name="plain.csv")
+    quoted = _write(tmp_path, "\n".join(rows).replace("-8", '"-8"') + "\n", name="quoted.csv")
+    a, b = _load(plain, label=label), _load(quoted, label=label)
+    np.testing.assert_array_equal(a.x_train, [[1, 2.5, 3], [4, 5, 60], [7, -8, 9], [10, 11, 12]])
+    np.testing.assert_array_equal(a.x_train, b.x_train)
+    np.testing.assert_array_equal(a.y_train, [0, 1, 0, 2])
+    np.testing.assert_array_equal(a.y_train, b.y_train)
+    assert a.feature_names == b.feature_names == ["a", "b", "c"] and a.class_names == b.class_names
