@@ -125,6 +125,8 @@ def _parse_careful(path: Path, text: str, delimiter: str, label, header: bool | 
 
 def _sniff_delimiter(text: str) -> str:
     sample = text[:65536]
+    if "\n" in sample[:-1]:
+        sample = sample[: sample.rindex("\n", 0, len(sample) - 1)]  # whole lines only: a cut line misleads it
     try:
         return csv.Sniffer().sniff(sample, delimiters=SNIFF_DELIMITERS).delimiter
     except csv.Error:

@@ -47,7 +47,7 @@ def validate_spec(spec: dict) -> list[str]:
                 + ("both" if "name" in spec else "neither")]
     problems = []
     if "name" in spec:
-        if spec["name"] not in BUILTINS:
+        if not isinstance(spec["name"], str) or spec["name"] not in BUILTINS:
             return [f"{PREFIX}.name: unknown built-in dataset {spec['name']!r}; "
                     f"expected one of {', '.join(BUILTINS)}"]
     else:
@@ -58,7 +58,7 @@ def validate_spec(spec: dict) -> list[str]:
             if infer_format(spec["path"]) is None:
                 return [f"{PREFIX}.format: cannot tell the format of {spec['path']!r} from its name; "
                         f"set \"format\" to one of {', '.join(FORMAT_OPTIONS)}"]
-        elif fmt not in FORMAT_OPTIONS:
+        elif not isinstance(fmt, str) or fmt not in FORMAT_OPTIONS:
             return [f"{PREFIX}.format: expected one of {', '.join(FORMAT_OPTIONS)}, got {fmt!r}"]
     kind = source_kind(spec)
     options = options_for(kind)
