@@ -40,8 +40,10 @@ def _import_file(fmt: str, o: dict) -> Imported:
     if fmt == "idx":
         imp = read_idx(path, Path(o["labels"]), _path(o["test_path"]), _path(o["test_labels"]))
     else:
-        from app.image_folder import load_image_folder  # needs Qt, which app.model must not import
-
+        try:
+            from app.image_folder import load_image_folder  # needs Qt, which app.model must not import
+        except ImportError as e:
+            raise DatasetError(f"{path}: reading an image folder needs PySide6 ({e})") from None
         imp = load_image_folder(path, size=tuple(o["size"]), color=o["color"])
     return _flattened(imp) if o["flatten"] else imp
 
