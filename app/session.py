@@ -230,3 +230,31 @@ class Session:
 def _adapter_name() -> str:
     from gpu.device import adapter_name
     return adapter_name()
+
+
+class Predictor:
+    """Forward-only runs of a Session's graph on arbitrary rows (the decision-boundary grid):
+    returns the first loss's prediction input for each row."""
+
+    def __init__(self, session: Session, rows: int):
+        from gpu.engine import Engine
+        self.s = session
+        self.low = lower(session.doc, rows, analysis=session.analysis, weights=session.last_finite)
+        self.engine = Engine(self.low.program, session.device)
+        loss = self.low.losses[0]
+        edge = session.doc.edge_into(loss, "pred")
+        self.pred = self.low.outputs[(edge.src, edge.src_port)]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        for t, w in self.s.weights().items():
+            self.engine.write(t, w)
+        for node in self.low.feeds:
+            role = get_kind(self.s.doc.nodes[node].kind).role
+            size = self.low.program.tensors[self.low.feeds[node]].size
+            data = x if role == "data" else np.zeros(size)
+            self.engine.write(self.low.feeds[node], np.asarray(data, dtype=np.float32).ravel()[:size])
+        self.engine.run(["forward"])
+        return self.engine.read(self.pred).reshape(self.low.batch, -1)
+
+    def close(self) -> None:
+        self.engine.destroy()

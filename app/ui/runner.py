@@ -1,0 +1,219 @@
+"""The training worker: a QThread that owns the GPU session. The only UI module that reaches
+the GPU. The GUI sends commands (a thread-safe queue) and receives results through signals,
+which Qt delivers queued to the GUI thread, so the GUI never waits on the GPU.
+
+Statistics are read once per chunk of steps, and a chunk is sized to take about one plot
+frame (CHUNK_SECONDS), so reads happen at most once per redraw, never per step.
+"""
+from __future__ import annotations
+
+import queue
+import time
+import traceback
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+CHUNK_SECONDS = 0.04      # one chunk of steps per ~25 Hz frame
+BOUNDARY_SECONDS = 0.25   # decision-boundary refresh for 2-D datasets
+TENSORS_SECONDS = 0.3     # weight/gradient histogram refresh for the watched node
+GRID = 60                 # decision-boundary grid resolution
+
+
+def adapter_name() -> str:
+    """The adapter's name for the status bar, or why there is none; never raises."""
+    try:
+        from gpu.device import adapter_name as name
+        return name()
+    except Exception as e:   # no adapter, no wgpu: editing still works
+        return f"no GPU adapter ({str(e).splitlines()[0][:80]})"
+
+
+class TrainingRunner(QThread):
+    started_run = Signal(dict)      # adapter, steps_per_epoch, params {tensor: node}, task, classes
+    metrics = Signal(dict)          # step, epoch, loss, losses, param_norms, out_norms, steps_per_s
+    evaluated = Signal(dict)        # step, epoch, val_loss, val_accuracy, test_loss, test_accuracy
+    boundary = Signal(dict)         # extent, grid (GRID x GRID probabilities), points, labels
+    tensors = Signal(dict)          # node, weights {name: array}, grads {name: array}
+    failed = Signal(str, str)       # message, node id ("" when none)
+    state = Signal(str)             # "running" | "paused" | "idle"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._commands: queue.Queue = queue.Queue()
+        self.session = None
+        self._running = False
+        self._watch = None
+        self._predictor = None
+        self._snapshot = None
+
+    # ---- GUI side: every call only queues a command ----------------------------------
+    def start_run(self, doc, base_dir=None, weights=None):
+        self._post("start", (doc.copy(), base_dir, weights))
+
+    def pause(self): self._post("pause")
+    def resume(self): self._post("resume")
+    def step_once(self): self._post("step")
+    def stop_run(self): self._post("stop")
+    def reset(self): self._post("reset")
+    def set_optimizer(self, settings: dict): self._post("optimizer", dict(settings))
+    def watch(self, node_id: str | None): self._post("watch", node_id)
+
+    def shutdown(self, wait_ms: int = 5000) -> None:
+        self._post("quit")
+        self.wait(wait_ms)
+
+    def _post(self, name, arg=None):
+        self._commands.put((name, arg))
+        if not self.isRunning():
+            self.start()
+
+    # ---- worker thread ------------------------------------------------------------
+    def run(self):
+        while True:
+            if self._running:        # between chunks: take a command if one is waiting
+                try:
+                    name, arg = self._commands.get_nowait()
+                except queue.Empty:
+                    name = None
+            else:                    # idle or paused: sleep until told what to do
+                name, arg = self._commands.get()
+            if name == "quit":
+                self._close()
+                return
+            try:
+                if name is not None:
+                    self._handle(name, arg)
+                elif self._running:
+                    self._chunk()
+            except Exception as e:    # every failure reaches the GUI; none is swallowed
+                self._running = False
+                node = getattr(e, "node", None) or ""
+                message = str(e) if _known(e) else f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"
+                self.failed.emit(message, node)
+                self.state.emit("paused" if self.session else "idle")
+
+    def _handle(self, name, arg):
+        if name == "start":
+            self._snapshot = arg
+            self._open(*arg)
+            self._running = True
+            self.state.emit("running")
+        elif name == "resume" and self.session:
+            self._running = True
+            self.state.emit("running")
+        elif name == "pause":
+            self._running = False
+            self.state.emit("paused" if self.session else "idle")
+        elif name == "step" and self.session:
+            self._running = False
+            self._chunk(steps=1)
+            self.state.emit("paused")
+        elif name == "stop":
+            self._running = False
+            self._close()
+            self.state.emit("idle")
+        elif name == "reset" and self._snapshot:
+            was = self._running
+            self._open(*self._snapshot)
+            self.state.emit("running" if was else "paused")
+        elif name == "optimizer" and self.session:
+            self.session.set_optimizer(arg)
+        elif name == "watch":
+            self._watch = arg
+            self._send_tensors(force=True)
+
+    def _open(self, doc, base_dir, weights):
+        from app.session import Session
+        self._close()
+        self.session = Session(doc, base_dir, weights=weights)
+        self._rate, self._last_boundary, self._last_tensors = None, 0.0, 0.0
+        s = self.session
+        self.started_run.emit({
+            "adapter": s.adapter, "steps_per_epoch": s.steps_per_epoch, "batch": s.batch, "epochs": s.epochs,
+            "params": {t: node for t, (node, _, _) in s.low.params.items()},
+            "task": s.data.task, "classes": s.data.num_classes, "features": list(s.data.feature_shape),
+            "dropped": s.dropped_per_epoch})
+        if s.data.feature_shape == (2,):
+            from app.session import Predictor
+            self._predictor = Predictor(s, GRID * GRID)
+            self._send_boundary()
+
+    def _close(self):
+        if self._predictor:
+            self._predictor.close()
+            self._predictor = None
+        if self.session:
+            self.session.close()
+            self.session = None
+
+    def _chunk(self, steps: int | None = None):
+        s = self.session
+        if steps is None:
+            steps = max(1, int(CHUNK_SECONDS * self._rate)) if self._rate else 1
+        t0 = time.perf_counter()
+        epoch_before = s.step // s.steps_per_epoch
+        st = s.run(steps, stats=True)
+        dt = time.perf_counter() - t0
+        rate = steps / dt if dt > 0 else 0.0
+        self._rate = rate if self._rate is None else 0.7 * self._rate + 0.3 * rate
+        self.metrics.emit({"step": st.step, "epoch": st.epoch, "loss": st.loss, "losses": st.losses,
+                           "param_norms": st.param_norms, "out_norms": st.out_norms, "steps_per_s": self._rate})
+        if s.step // s.steps_per_epoch != epoch_before:
+            self._evaluate()
+            if s.step >= s.epochs * s.steps_per_epoch and steps != 1:
+                self._running = False
+                self.state.emit("paused")
+        now = time.perf_counter()
+        if self._predictor and now - self._last_boundary > BOUNDARY_SECONDS:
+            self._send_boundary()
+        if self._watch and now - self._last_tensors > TENSORS_SECONDS:
+            self._send_tensors()
+
+    def _evaluate(self):
+        s = self.session
+        val = s.evaluate("val") if len(s.data.x_val) else (float("nan"), None)
+        test = s.evaluate("test")
+        self.evaluated.emit({"step": s.step, "epoch": s.epoch, "val_loss": val[0], "val_accuracy": val[1],
+                             "test_loss": test[0], "test_accuracy": test[1]})
+
+    def _send_boundary(self):
+        s = self.session
+        x = np.concatenate([s.data.x_train, s.data.x_test])
+        lo, hi = x.min(axis=0) - 0.5, x.max(axis=0) + 0.5
+        gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID))
+        out = self._predictor(np.stack([gx.ravel(), gy.ravel()], axis=1))
+        if out.shape[1] == 1:
+            prob = 1.0 / (1.0 + np.exp(-out[:, 0]))          # P(class 1) from the logit
+        else:
+            e = np.exp(out - out.max(axis=1, keepdims=True))
+            prob = (e / e.sum(axis=1, keepdims=True))[:, -1]
+        self._last_boundary = time.perf_counter()
+        self.boundary.emit({"extent": (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])),
+                            "grid": prob.reshape(GRID, GRID), "points": s.data.x_train,
+                            "labels": np.asarray(s.data.y_train).reshape(len(s.data.x_train), -1)[:, 0]})
+
+    def _send_tensors(self, force=False):
+        s = self.session
+        if not s or not self._watch:
+            return
+        from app.model.lower import grad_name
+        weights, grads = {}, {}
+        for t, (node, wname, shape) in s.low.params.items():
+            if node == self._watch:
+                weights[wname] = s.engine.read(t)
+                if grad_name(t) in s.low.program.tensors:
+                    grads[wname] = s.engine.read(grad_name(t))
+        self._last_tensors = time.perf_counter()
+        self.tensors.emit({"node": self._watch, "weights": weights, "grads": grads})
+
+
+def _known(e: Exception) -> bool:
+    """Errors whose message is written for the user (no traceback needed)."""
+    from app.model.datasets import DatasetError
+    from app.session import TrainingError
+    try:
+        from gpu.errors import GpuError
+    except ImportError:
+        GpuError = ()
+    return isinstance(e, (TrainingError, DatasetError, GpuError, ValueError))
