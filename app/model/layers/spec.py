@@ -94,11 +94,16 @@ class Param:
 
 @dataclass(frozen=True)
 class Weight:
-    """A learnable tensor of a node. Shapes have no batch dimension."""
+    """A persistent tensor of a node. Shapes have no batch dimension.
+
+    trainable=False declares state rather than a parameter (BatchNorm's running statistics):
+    it is saved and restored with the weights and copied into evaluation, but it gets no
+    gradient and no optimizer update; the kind's own kernels write it (lower.py: Lowered.buffers)."""
     name: str
     shape: tuple[int, ...]
     init: str = "glorot"       # zeros | ones | uniform | glorot | he | normal
     scale: float = 1.0         # for uniform (±scale) and normal (std)
+    trainable: bool = True
 
     def initial(self, rng: np.random.Generator) -> np.ndarray:
         shape = self.shape
@@ -119,6 +124,19 @@ class Weight:
             return rng.normal(0.0, math.sqrt(2.0 / fan_in), shape)
         raise ValueError(f"unknown initialiser {self.init!r}")
 
+
+@dataclass(frozen=True)
+class Mode:
+    """What a modal kind's reference (LayerKind.modal) needs to follow the engine exactly:
+    training or evaluation (BatchNorm's batch vs running statistics, Dropout's mask vs the
+    identity), the optimizer steps taken before this forward (counters[0], which Dropout's
+    mask depends on), and the node id (mixed into Dropout's seed)."""
+    training: bool = False
+    step: int = 0
+    node: str = ""
+
+
+EVAL = Mode()
 
 ROLES = ("layer", "data", "target", "loss", "parameter")
 
@@ -141,6 +159,9 @@ class LayerKind:
     doc: str = ""
     summary: Callable[[dict], str] = lambda params: ""  # key params shown on the node
     color: str = "#7f8c8d"                              # category colour on the canvas
+    # True: `reference` takes a keyword `mode` (a Mode; called without it: evaluation) and
+    # `lower` reads ctx.training, because the kind behaves differently while training
+    modal: bool = False
 
     def input_ports(self, params: dict) -> list[Port]:
         return self.inputs(params) if callable(self.inputs) else list(self.inputs)
