@@ -53,7 +53,10 @@ class LowerContext:
     outputs: dict         # port -> tensor name
     input_grads: dict     # port -> grad tensor name, or None where no gradient is needed
     output_grads: dict    # port -> grad tensor name, or None where nothing downstream needs it
-    weight_names: dict = field(default_factory=dict)  # weight -> tensor name
+    weight_names: dict = field(default_factory=dict)  # weight -> tensor name (state tensors too)
+    # training mode (lower(training=...)): BatchNorm uses batch statistics and updates its
+    # running ones, Dropout drops; in evaluation both are fixed functions of their input
+    training: bool = False
 
     # names ------------------------------------------------------------------
     def x(self, port): return self.inputs[port]
@@ -68,8 +71,15 @@ class LowerContext:
     def size_in(self, port): return int(np.prod(self.in_shapes[port]))
     def size_out(self, port="y"): return int(np.prod(self.out_shapes[port]))
 
-    def scratch(self, suffix: str, size: int) -> str:
-        return self.program.add(Tensor(f"{self.node}.{suffix}", max(1, size), node=self.node)).name
+    def scratch(self, suffix: str, size: int, dtype: str = "f32") -> str:
+        return self.program.add(Tensor(f"{self.node}.{suffix}", max(1, size), dtype, node=self.node)).name
+
+    def counters(self) -> str:
+        """The u32 "counters" tensor (counters[0] = optimizer steps taken), to bind read-only.
+        A program without an optimizer gets one that stays at zeros (step 0)."""
+        if "counters" not in self.program.tensors:
+            self.program.add(Tensor("counters", 2, "u32"))
+        return "counters"
 
     # emitting ---------------------------------------------------------------
     def emit(self, phase, entry, groups, reads=None, writes=None, shader=None, **uniforms):
@@ -119,10 +129,19 @@ class Lowered:
     batch: int
     order: list[str]
     outputs: dict            # (node, port) -> tensor name
-    params: dict             # weight tensor -> (node, weight name, shape)
+    params: dict             # weight tensor -> (node, weight name, shape): the learnable ones
     feeds: dict              # data/target node -> its output tensor (the host or the gather fills it)
     losses: list[str]        # loss nodes
     stats: list[tuple[str, str, str]]   # slot i: ("loss" | "param" | "out", node, tensor)
+    # state tensor (Weight(trainable=False), e.g. BatchNorm's running mean) -> (node, name, shape):
+    # saved and restored with the weights, never given a gradient or an optimizer update
+    buffers: dict = field(default_factory=dict)
+    training: bool = False   # the mode the kinds were lowered in
+
+    @property
+    def persistent(self) -> dict:
+        """params and buffers together: every tensor a weights file holds."""
+        return {**self.params, **self.buffers}
 
 
 def init_weights(doc, analysis, seed: int) -> dict[str, np.ndarray]:
@@ -142,7 +161,8 @@ def _needs_grad(doc, analysis) -> set[tuple[str, str]]:
     kinds = {n: get_kind(doc.nodes[n].kind) for n in analysis.order}
     learn, reaches_loss = set(), set()
     for n in analysis.order:
-        if analysis.weights.get(n) or kinds[n].role == "parameter" or any(e.src in learn for e in doc.edges if e.dst == n):
+        trainable = any(w.trainable for w in analysis.weights.get(n, []))
+        if trainable or kinds[n].role == "parameter" or any(e.src in learn for e in doc.edges if e.dst == n):
             learn.add(n)
     for n in reversed(analysis.order):
         if kinds[n].role == "loss" or any(e.dst in reaches_loss for e in doc.edges if e.src == n):
@@ -153,9 +173,12 @@ def _needs_grad(doc, analysis) -> set[tuple[str, str]]:
 
 def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None = None,
           data_rows: int | None = None, optimizer: dict | None = None,
-          gradients: bool | None = None) -> Lowered:
+          gradients: bool | None = None, training: bool | None = None) -> Lowered:
     """Build the Program for one training step: forward, backward and, when optimizer settings
     are given, the update. gradients=False (the default without an optimizer) gives forward only.
+
+    training: the mode modal kinds lower in (BatchNorm, Dropout; ctx.training). By default a
+    program with gradients is a training step and a forward-only program is evaluation.
 
     data_rows: when given, each data/target node gathers its batch from a dataset tensor
     "data:<node>" of that many rows, uploaded once (phase "feed"); otherwise the host writes
@@ -171,11 +194,12 @@ def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None
     init = weights if weights is not None else init_weights(doc, a, seed)
     want_grads = optimizer is not None if gradients is None else gradients
     grads = _needs_grad(doc, a) if want_grads else set()
+    training = want_grads if training is None else bool(training)
 
     def concrete(shape):
         return tuple(batch if d is None else d for d in shape)
 
-    outputs, params, feeds, losses = {}, {}, {}, []
+    outputs, params, feeds, losses, buffers = {}, {}, {}, [], {}
     for node_id in a.order:
         node, kind = doc.nodes[node_id], get_kind(doc.nodes[node_id].kind)
         for w in a.weights.get(node_id, []):
@@ -184,7 +208,7 @@ def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None
             if value.shape != tuple(w.shape):
                 raise LoweringError(f"{name}: weights have shape {value.shape}, the graph needs {tuple(w.shape)}")
             prog.add(Tensor(name, value.size, init=value.ravel(), node=node_id))
-            params[name] = (node_id, w.name, tuple(w.shape))
+            (params if w.trainable else buffers)[name] = (node_id, w.name, tuple(w.shape))
         for port in kind.outputs:
             shape = a.shapes[(node_id, port.name)]
             if kind.role == "parameter":   # the output *is* the weight; its gradient is the weight's
@@ -215,7 +239,7 @@ def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None
     for node_id in a.order:
         backward = prog.phases.setdefault("backward", [])
         before = len(backward)
-        _lower_node(prog, doc, a, node_id, batch, outputs, concrete)
+        _lower_node(prog, doc, a, node_id, batch, outputs, concrete, training)
         backward_blocks.append(backward[before:])
         del backward[before:]
     # the recursion runs from the losses back: nodes in reverse order, each node's kernels in its own order
@@ -225,10 +249,10 @@ def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None
     if optimizer is not None:
         from .optim import emit_optimizer
         emit_optimizer(prog, [(t, grad_name(t), prog.tensors[t].size, params[t][0]) for t in trainable], optimizer)
-    return Lowered(prog, batch, a.order, outputs, params, feeds, losses, stats)
+    return Lowered(prog, batch, a.order, outputs, params, feeds, losses, stats, buffers, training)
 
 
-def _lower_node(prog, doc, a, node_id, batch, outputs, concrete):
+def _lower_node(prog, doc, a, node_id, batch, outputs, concrete, training=False):
     node, kind = doc.nodes[node_id], get_kind(doc.nodes[node_id].kind)
     if kind.lower is None:
         return
@@ -256,7 +280,7 @@ def _lower_node(prog, doc, a, node_id, batch, outputs, concrete):
     ctx = LowerContext(prog, node_id, kind, node.params, batch, in_shapes,
                        {p.name: concrete(a.shapes[(node_id, p.name)]) for p in kind.outputs},
                        inputs, out_names, input_grads, out_grads,
-                       {w.name: f"{node_id}.{w.name}" for w in a.weights.get(node_id, [])})
+                       {w.name: f"{node_id}.{w.name}" for w in a.weights.get(node_id, [])}, training)
     kind.lower(ctx)
     for scratch, g in dup_grads:
         ctx.add_into("backward", scratch, g, prog.tensors[g].size)
