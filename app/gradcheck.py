@@ -68,10 +68,13 @@ def check(doc, batch: int = 4, samples: int = 12, seed: int = 0, eps: float = 1e
     weights = {k: v.astype(np.float32).astype(np.float64) for k, v in init_weights(doc, a, seed).items()}
     feeds = random_feeds(doc, a, batch, rng)
     got, low = engine_gradients(doc, a, weights, feeds, batch, device)
-    base = reference.forward(doc, a, weights, feeds)
+    # like with like: the engine ran one training step's forward at step 0 (batch statistics,
+    # dropout masks), so the reference does too
+    base = reference.forward(doc, a, weights, feeds, training=low.training, step=0)
 
     def cost_with(weights_=weights, overrides=None):
-        return reference.cost(doc, a, reference.forward(doc, a, weights_, feeds, overrides))
+        return reference.cost(doc, a, reference.forward(doc, a, weights_, feeds, overrides,
+                                                        training=low.training, step=0))
 
     results = []
     for tensor, (node_id, wname, shape) in low.params.items():
