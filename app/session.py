@@ -166,15 +166,18 @@ class Session:
 
     # ---- weights ------------------------------------------------------------------
     def weights(self) -> dict[str, np.ndarray]:
-        return {t: self.engine.read(t).reshape(shape) for t, (_, _, shape) in self.low.params.items()}
+        """Every persistent tensor: the learnable ones and the state (BatchNorm's running
+        statistics), which evaluation, last_finite and the weights file all need."""
+        return {t: self.engine.read(t).reshape(shape) for t, (_, _, shape) in self.low.persistent.items()}
 
     def set_weights(self, weights: dict) -> None:
-        for t in self.low.params:
+        for t in self.low.persistent:
             self.engine.write(t, np.asarray(weights[t], dtype=np.float32))
 
     # ---- evaluation ---------------------------------------------------------------
     def evaluate(self, split: str = "test") -> tuple[float, float | None]:
-        """Mean loss and accuracy (classification) over a split, on the GPU, forward only."""
+        """Mean loss and accuracy (classification) over a split, on the GPU, forward only, in
+        evaluation mode (BatchNorm uses its running statistics, Dropout passes through)."""
         from gpu.engine import Engine
         x = getattr(self.data, f"x_{split}")
         n = len(x)
@@ -182,7 +185,7 @@ class Session:
             return float("nan"), None
         if self._eval is None:
             rows = min(n, 1024, max(len(getattr(self.data, f"x_{s}")) for s in ("train", "val", "test")))
-            low = lower(self.doc, rows, analysis=self.analysis, weights=self.last_finite)
+            low = lower(self.doc, rows, analysis=self.analysis, weights=self.last_finite, training=False)
             self._eval = (low, Engine(low.program, self.device))
         low, engine = self._eval
         for t, w in self.weights().items():
