@@ -6,6 +6,8 @@ It imports neither Qt nor wgpu; views follow it through `subscribe`.
 from __future__ import annotations
 
 import copy
+import math
+import numbers
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -16,6 +18,54 @@ from .layers.spec import ParamError
 
 class EditError(ValueError):
     """An edit the document refuses, with the reason a user can read."""
+
+
+ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")   # as in the graph file's schema
+MAX_LABEL = 200                                              # likewise
+MAX_DEPTH = 64                                               # nesting of a training value
+
+
+def check_id(node_id: Any) -> str:
+    """A node id the graph file can hold; anything else would save a file that can't load."""
+    if not isinstance(node_id, str) or not ID_PATTERN.fullmatch(node_id):
+        raise EditError(f"{node_id!r} can't be a node id: use a letter or _, then letters, digits or _ "
+                        f"(at most 64 in all)")
+    return node_id
+
+
+def json_value(value: Any, where: str = "value", depth: int = 0) -> Any:
+    """A copy of value as plain JSON data (tuples become lists), or EditError naming what can't
+    be saved: NaN or infinite numbers, keys that aren't strings, objects JSON has no form for."""
+    if depth > MAX_DEPTH:
+        raise EditError(f"{where}: nested too deeply")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):      # numpy integers too
+        return int(value)
+    if isinstance(value, numbers.Real):
+        if not math.isfinite(value):
+            raise EditError(f"{where}: {value} can't be saved; numbers must be finite")
+        return float(value)
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise EditError(f"{where}: key {k!r} is not a string")
+            out[k] = json_value(v, f"{where}.{k}", depth + 1)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [json_value(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+    raise EditError(f"{where}: a {type(value).__name__} can't be saved in a graph file")
+
+
+def _position(pos: Any) -> tuple[float, float]:
+    try:
+        x, y = float(pos[0]), float(pos[1])
+    except (TypeError, ValueError, IndexError, OverflowError):
+        raise EditError(f"a position is two numbers, got {pos!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise EditError(f"a position must be finite, got ({x}, {y})")
+    return x, y
 
 
 @dataclass
@@ -129,7 +179,7 @@ class Document:
                 raise EditError(f"{kind} has no parameter {name!r}") from None
             except ParamError as e:
                 raise EditError(f"{name}: {e}") from None
-        node_id = node_id or self.new_id(kind)
+        node_id = check_id(node_id) if node_id is not None else self.new_id(kind)
         if node_id in self.nodes:
             raise EditError(f"a node with id {node_id!r} exists already")
         self.insert_node(Node(node_id, kind, spec.version, values, label), pos)
@@ -137,11 +187,14 @@ class Document:
 
     def insert_node(self, node: Node, pos: tuple[float, float] | None = None) -> None:
         """Add a node as given (loading, undo). The kind may be unknown: validation reports it."""
+        check_id(node.id)
         if node.id in self.nodes:
             raise EditError(f"a node with id {node.id!r} exists already")
+        _check_label(node.label)
+        xy = _position(pos) if pos is not None else None
         self.nodes[node.id] = node
-        if pos is not None:
-            self.positions[node.id] = (float(pos[0]), float(pos[1]))
+        if xy is not None:
+            self.positions[node.id] = xy
         self._emit("node_added", id=node.id)
 
     def remove_node(self, node_id: str) -> tuple[Node, list[Edge], tuple | None]:
@@ -211,18 +264,28 @@ class Document:
 
     def set_label(self, node_id: str, label: str) -> str:
         node = self.node(node_id)
+        _check_label(label)
         old, node.label = node.label, label
         self._emit("label_changed", id=node_id)
         return old
 
     def move_node(self, node_id: str, pos: tuple[float, float]) -> None:
         self.node(node_id)
-        self.positions[node_id] = (float(pos[0]), float(pos[1]))
+        self.positions[node_id] = _position(pos)
         self._emit("node_moved", id=node_id)
 
     def set_training(self, key: str, value: Any) -> Any:
+        """Set one training setting; a value the graph file could not hold (a batch size of 0,
+        NaN, a set) is refused here rather than when saving."""
+        if not isinstance(key, str):
+            raise EditError(f"training: key {key!r} is not a string")
+        value = json_value(value, f"training.{key}")
+        from .graphfile import training_problem      # graphfile imports this module
+        problem = training_problem({**self.training, key: value})
+        if problem:
+            raise EditError(problem)
         old = self.training.get(key)
-        self.training[key] = copy.deepcopy(value)
+        self.training[key] = value
         self._emit("training_changed", key=key)
         return old
 
@@ -239,3 +302,10 @@ class Document:
         return (self.nodes == other.nodes and sorted(map(str, self.edges)) == sorted(map(str, other.edges))
                 and self.training == other.training and self.positions == other.positions
                 and self.extensions == other.extensions and self.weights == other.weights)
+
+
+def _check_label(label: Any) -> None:
+    if not isinstance(label, str):
+        raise EditError(f"a label is text, got {label!r}")
+    if len(label) > MAX_LABEL:
+        raise EditError(f"a label is at most {MAX_LABEL} characters, got {len(label)}")

@@ -9,8 +9,11 @@
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
+import re
+import secrets
+import stat
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +28,7 @@ FORMAT = "wiregrad.graph"
 VERSION = 1
 MAX_BYTES = 64 * 1024 * 1024     # a graph is small; anything bigger is not a graph
 TOP_KEYS = {"format", "version", "nodes", "edges", "training", "ui", "extensions", "weights"}
+MAX_DEPTH = 64                   # nesting levels; deeper data is refused before anything recurses on it
 
 
 class GraphFileError(ValueError):
@@ -66,13 +70,25 @@ def _canonical(value, indent: str = "") -> str:
     if isinstance(value, dict):
         if not value:
             return "{}"
-        items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {_canonical(value[k], inner)}" for k in sorted(value)]
+        items = [f"{inner}{_scalar(k)}: {_canonical(value[k], inner)}" for k in sorted(value)]
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
     if isinstance(value, (list, tuple)):
         if all(not isinstance(v, (dict, list, tuple)) for v in value):
             return "[" + ", ".join(_canonical(v) for v in value) + "]"
         return "[\n" + ",\n".join(inner + _canonical(v, inner) for v in value) + "\n" + indent + "]"
-    return json.dumps(value, allow_nan=False, ensure_ascii=False)
+    return _scalar(value)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scalar(value) -> str:
+    text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+    if isinstance(value, str) and _SURROGATE.search(text):
+        # a lone surrogate (which JSON's \udXXX escapes can produce) has no UTF-8 form:
+        # write it escaped, as it was read, so the file stays UTF-8 and round-trips
+        text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
 
 
 def dumps(doc: Document) -> str:
@@ -81,14 +97,30 @@ def dumps(doc: Document) -> str:
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write to a temp file in the same folder, fsync, then rename over the target, so a
-    crash or a full disk never leaves a half-written file where the old one was."""
+    crash or a full disk never leaves a half-written file where the old one was.
+    A new file gets the usual permissions (0666 less the umask, not mkstemp's 0600);
+    a replaced file keeps its own."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = None
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"no free temporary name next to {path}")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -96,6 +128,17 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
         except OSError:
             pass
         raise
+    if hasattr(os, "O_DIRECTORY"):      # make the rename itself durable (POSIX)
+        try:
+            dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return
+        try:
+            os.fsync(dfd)
+        except OSError:
+            pass
+        finally:
+            os.close(dfd)
 
 
 def save(doc: Document, path: str | os.PathLike) -> None:
@@ -108,6 +151,20 @@ def _refuse_constant(name: str):
     raise GraphFileError(f"{name} is not allowed in a graph file (numbers must be finite)")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):        # 1e400 parses as inf, which no graph file may hold
+        raise GraphFileError(f"the number {text[:40]} is too large (numbers must be finite)")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:                  # Python refuses ints of more than ~4300 digits
+        raise GraphFileError(f"a number with {len(text)} digits is too long for a graph file") from None
+
+
 def _no_duplicate_keys(pairs):
     out = {}
     for k, v in pairs:
@@ -118,9 +175,25 @@ def _no_duplicate_keys(pairs):
 
 
 @lru_cache(maxsize=1)
+def schema() -> dict:
+    return json.loads((assets_dir() / "schema" / "wiregrad.graph.schema.json").read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
 def _validator():
-    schema = json.loads((assets_dir() / "schema" / "wiregrad.graph.schema.json").read_text("utf-8"))
-    return jsonschema.Draft7Validator(schema)
+    # JSON Schema counts 2.0 as an integer; a graph file doesn't (a "version": 2.0 would slip
+    # past the newer-version check, a batch size of 64.0 would reach code expecting an int)
+    strict = jsonschema.Draft7Validator.TYPE_CHECKER.redefine(
+        "integer", lambda checker, v: isinstance(v, int) and not isinstance(v, bool))
+    cls = jsonschema.validators.extend(jsonschema.Draft7Validator, type_checker=strict)
+    return cls(schema())
+
+
+def training_problem(training) -> str | None:
+    """What is wrong with a training dict by the schema, or None (Document.set_training uses it)."""
+    probe = {"format": FORMAT, "version": VERSION, "nodes": [], "edges": [], "training": training}
+    err = jsonschema.exceptions.best_match(_validator().iter_errors(probe))
+    return _schema_message(err) if err is not None else None
 
 
 def _short(value) -> str:
@@ -144,22 +217,51 @@ def _schema_message(err: jsonschema.ValidationError) -> str:
 def loads(text: str | bytes) -> Document:
     if len(text) > MAX_BYTES:
         raise GraphFileError(f"the file is {len(text) / 1e6:.0f} MB; a graph file is at most {MAX_BYTES // 2**20} MB")
+    if isinstance(text, (bytes, bytearray)):
+        # strictly UTF-8 (json.loads would also guess UTF-16/32 and let encoded surrogates through)
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise GraphFileError(f"byte {e.start}: not UTF-8 text") from None
+        text = text.removeprefix("\ufeff")    # a byte-order mark is harmless
     try:
-        data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicate_keys)
+        data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicate_keys,
+                          parse_float=_finite_float, parse_int=_int)
     except GraphFileError:
         raise
     except json.JSONDecodeError as e:
         raise GraphFileError(f"line {e.lineno}, column {e.colno}: not valid JSON ({e.msg})") from None
-    except UnicodeDecodeError as e:
-        raise GraphFileError(f"byte {e.start}: not UTF-8 text") from None
     except RecursionError:
         raise GraphFileError("the JSON is nested too deeply to be a graph file") from None
     return from_json(data)
 
 
+def _check_tree(data) -> None:
+    """Plain JSON data, at most MAX_DEPTH deep, numbers finite; walked without recursion so
+    that nothing later (schema, copy, save) recurses deeper than this allows."""
+    todo = [(data, [])]
+    while todo:
+        value, path = todo.pop()
+        if len(path) > MAX_DEPTH:
+            raise GraphFileError(f"{place(path[:MAX_DEPTH])}: nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    raise GraphFileError(f"{place(path)}: key {k!r} is not a string")
+                todo.append((v, path + [k]))
+        elif isinstance(value, list):
+            todo.extend((v, path + [i]) for i, v in enumerate(value))
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise GraphFileError(f"{place(path)}: {value} is not allowed (numbers must be finite)")
+        elif not (value is None or isinstance(value, (str, int, bool))):
+            raise GraphFileError(f"{place(path)}: a {type(value).__name__} is not JSON data")
+
+
 def from_json(data) -> Document:
     if not isinstance(data, dict):
         raise GraphFileError(f"(top level): expected an object, got {_short(data)}")
+    _check_tree(data)
     if data.get("format") != FORMAT:
         raise GraphFileError(f"format: expected \"{FORMAT}\", got {_short(data.get('format'))}; this is not a Wiregrad graph")
     version = data.get("version")
@@ -194,7 +296,13 @@ def from_json(data) -> Document:
         doc.edges.append(edge)
     for node_id, pos in data.get("ui", {}).get("pos", {}).items():
         if node_id in doc.nodes:
-            doc.positions[node_id] = (float(pos[0]), float(pos[1]))
+            try:
+                xy = (float(pos[0]), float(pos[1]))
+            except OverflowError:           # an integer too large for a float
+                xy = (math.inf, math.inf)
+            if not all(map(math.isfinite, xy)):
+                raise GraphFileError(f"{place(['ui', 'pos', node_id])}: expected two finite numbers")
+            doc.positions[node_id] = xy
     doc.extensions = data.get("extensions", {})
     doc.weights = data.get("weights")
     return doc

@@ -6,9 +6,9 @@ that don't fit and a missing loss, and infers every shape it still can.
 """
 from __future__ import annotations
 
+import math
+from collections import deque
 from dataclasses import dataclass, field
-
-import numpy as np
 
 from .document import Document
 from .layers import get_kind
@@ -40,10 +40,10 @@ class Analysis:
 
     @property
     def param_count(self) -> int:
-        return sum(int(np.prod(w.shape)) for ws in self.weights.values() for w in ws)
+        return sum(math.prod(w.shape) for ws in self.weights.values() for w in ws)
 
     def node_param_count(self, node_id: str) -> int:
-        return sum(int(np.prod(w.shape)) for w in self.weights.get(node_id, []))
+        return sum(math.prod(w.shape) for w in self.weights.get(node_id, []))
 
     def problems_of(self, node_id: str) -> list[Problem]:
         return [p for p in self.problems if p.node == node_id]
@@ -53,19 +53,21 @@ def topological_order(doc: Document) -> tuple[list[str], list[list[str]]]:
     """Kahn's algorithm in document order (so the order is stable). Returns the order and the
     cycles found among the nodes left over."""
     indeg = {n: 0 for n in doc.nodes}
+    out: dict[str, list[str]] = {n: [] for n in doc.nodes}     # successors, in edge order
     for e in doc.edges:
         indeg[e.dst] += 1
-    ready = [n for n in doc.nodes if indeg[n] == 0]
+        out[e.src].append(e.dst)
+    ready = deque(n for n in doc.nodes if indeg[n] == 0)
     order = []
     while ready:
-        n = ready.pop(0)
+        n = ready.popleft()
         order.append(n)
-        for e in doc.edges:
-            if e.src == n:
-                indeg[e.dst] -= 1
-                if indeg[e.dst] == 0:
-                    ready.append(e.dst)
-    left = [n for n in doc.nodes if n not in set(order)]
+        for dst in out[n]:
+            indeg[dst] -= 1
+            if indeg[dst] == 0:
+                ready.append(dst)
+    done = set(order)
+    left = [n for n in doc.nodes if n not in done]
     return order, _cycles(doc, left)
 
 
@@ -73,6 +75,7 @@ def _cycles(doc: Document, left: list[str]) -> list[list[str]]:
     """One cycle per strongly connected group of the left-over nodes, found by walking back."""
     cycles, covered = [], set()
     rest = set(left)
+    index = {n: i for i, n in enumerate(doc.nodes)}
     for start in left:
         if start in covered:
             continue
@@ -86,6 +89,8 @@ def _cycles(doc: Document, left: list[str]) -> list[list[str]]:
             n = preds[0]
         else:
             cycle = list(reversed(path[seen[n]:]))
+            first = min(range(len(cycle)), key=lambda i: index[cycle[i]])
+            cycle = cycle[first:] + cycle[:first]     # start at the node first in the document
             if not covered.intersection(cycle):
                 cycles.append(cycle)
             covered.update(cycle)
@@ -100,6 +105,9 @@ def analyse(doc: Document) -> Analysis:
         for n in cycle:
             a.problems.append(Problem(n, None, f"is part of a cycle: {names}"))
 
+    into: dict[tuple[str, str], object] = {}       # an input takes one edge (the first, as edge_into)
+    for e in doc.edges:
+        into.setdefault((e.dst, e.dst_port), e)
     has_loss = False
     for node_id in a.order:
         node = doc.nodes[node_id]
@@ -117,7 +125,7 @@ def analyse(doc: Document) -> Analysis:
                 a.problems.append(Problem(node_id, None, f"param {p.name}: {e}"))
         in_shapes, missing = {}, False
         for port in kind.input_ports(node.params) if params_ok else []:
-            e = doc.edge_into(node_id, port.name)
+            e = into.get((node_id, port.name))
             if e is None:
                 a.problems.append(Problem(node_id, port.name, "input is not connected"))
                 missing = True
@@ -145,7 +153,7 @@ def describe(doc: Document, a: Analysis) -> str:
     """The text `wiregrad validate` prints: every tensor's shape and every learnable tensor."""
     tensors = [(f"{n}.{port}", fmt_shape(shape)) for node_id in a.order
                for (n, port), shape in a.shapes.items() if n == node_id]
-    weights = [(f"{node_id}.{w.name}", fmt_shape(w.shape), int(np.prod(w.shape)))
+    weights = [(f"{node_id}.{w.name}", fmt_shape(w.shape), math.prod(w.shape))
                for node_id in a.order for w in a.weights.get(node_id, [])]
     width = max([len(t[0]) for t in tensors + weights] + [4])
     lines = ["tensors:"] + [f"  {name:<{width}}  {shape}" for name, shape in tensors]

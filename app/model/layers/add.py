@@ -7,7 +7,11 @@ NAMES = "abcdefgh"
 
 
 def _ports(p):
-    return [Port(NAMES[i]) for i in range(p["inputs"])]
+    # an out-of-bounds count can reach here from a file (it loads, and validation flags it):
+    # clamp it rather than index past NAMES
+    n = p.get("inputs", 2)
+    n = n if isinstance(n, int) and not isinstance(n, bool) else 2
+    return [Port(NAMES[i]) for i in range(max(0, min(n, len(NAMES))))]
 
 
 def _lower(ctx):

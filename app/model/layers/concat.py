@@ -9,12 +9,19 @@ NAMES = "abcdefgh"
 
 
 def _ports(p):
-    return [Port(NAMES[i]) for i in range(p["inputs"])]
+    # an out-of-bounds count can reach here from a file (it loads, and validation flags it):
+    # clamp it rather than index past NAMES
+    n = p.get("inputs", 2)
+    n = n if isinstance(n, int) and not isinstance(n, bool) else 2
+    return [Port(NAMES[i]) for i in range(max(0, min(n, len(NAMES))))]
 
 
 def _shape(s, p):
     ports = [pt.name for pt in _ports(p)]
     first = need_batched(s, ports[0])
+    for q in ports:   # a (?,) tensor has no feature axis to join along
+        if len(s[q]) < 2:
+            raise ShapeError(q, f"expected a tensor with a feature axis (?, ..., features), got {fmt_shape(s[q])}")
     for q in ports[1:]:
         if tuple(s[q][:-1]) != tuple(first[:-1]):
             raise ShapeError(q, f"got {fmt_shape(s[q])}, expected ({', '.join('?' if d is None else str(d) for d in first[:-1])}, *) "

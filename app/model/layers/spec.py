@@ -6,6 +6,8 @@ to add one (palette, inspector, validation, JSON, lowering and tests work from t
 """
 from __future__ import annotations
 
+import copy
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -40,8 +42,27 @@ class Port:
     doc: str = ""
 
 
-def _describe(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+MAX_DIM = 1 << 24     # the largest extent a "shape" param may give one axis
+MAX_RANK = 8          # and the most axes it may have
+
+
+def _describe(value: Any, limit: int = 60) -> str:
+    """A value as it would look in the graph file (JSON: "abc", true, null), cut short so that
+    a 50 MB string in a file never becomes a 50 MB error message."""
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:       # an int too large for a float (a JSON file can hold 10**400)
+        return False
 
 
 @dataclass(frozen=True)
@@ -76,16 +97,17 @@ class Param:
                 raise ParamError(f"expected one of {', '.join(map(str, self.choices))}, got {_describe(value)}")
             return value
         if t == "shape":
-            ok = isinstance(value, list | tuple) and len(value) >= 1 and all(
-                isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in value)
+            ok = isinstance(value, list | tuple) and 1 <= len(value) <= MAX_RANK and all(
+                isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MAX_DIM for d in value)
             if not ok:
-                raise ParamError(f"expected a list of integers >= 1, got {_describe(value)}")
+                raise ParamError(f"expected a list of 1 to {MAX_RANK} integers in [1, {MAX_DIM}], "
+                                 f"got {_describe(value)}")
             return list(value)
         if t == "int":
             ok = isinstance(value, int) and not isinstance(value, bool)
             what = "an integer"
         else:
-            ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and _finite(value)
             what = "a number"
         if not ok or (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
             raise ParamError(f"expected {what}{self.bounds_text()}, got {_describe(value)}")
@@ -107,8 +129,8 @@ class Weight:
 
     def initial(self, rng: np.random.Generator) -> np.ndarray:
         shape = self.shape
-        fan_in = int(np.prod(shape[:-1])) if len(shape) > 1 else shape[0]
-        fan_out = shape[-1]
+        fan_in = math.prod(shape[:-1]) if len(shape) > 1 else (shape[0] if shape else 1)
+        fan_out = shape[-1] if shape else 1
         if self.init == "zeros":
             return np.zeros(shape)
         if self.init == "ones":
@@ -167,7 +189,9 @@ class LayerKind:
         return self.inputs(params) if callable(self.inputs) else list(self.inputs)
 
     def defaults(self) -> dict:
-        return {p.name: (list(p.default) if isinstance(p.default, tuple) else p.default) for p in self.params}
+        # copies, so that no two nodes share (and mutate) one default list
+        return {p.name: (list(p.default) if isinstance(p.default, tuple) else copy.deepcopy(p.default))
+                for p in self.params}
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -180,7 +204,7 @@ class LayerKind:
 
 def feature_size(shape: Shape) -> int:
     """Elements per sample (the batch dimension excluded)."""
-    return int(np.prod([d for d in shape[1:]], dtype=np.int64)) if len(shape) > 1 else 1
+    return math.prod(shape[1:]) if len(shape) > 1 else 1   # exact: no int64 wrap-around
 
 
 def need_batched(shapes: dict, port: str) -> Shape:

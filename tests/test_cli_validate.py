@@ -1,0 +1,111 @@
+"""`wiregrad validate GRAPH.json` (python -m app validate): shapes and parameter counts for a good
+graph, exit 0; every problem, or the place of the fault in a broken file, exit 1."""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import run
+from app.paths import examples_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted(examples_dir().glob("*.json"))
+
+
+@functools.lru_cache(maxsize=None)
+def validate_example(path: Path) -> subprocess.CompletedProcess:
+    return validate(path)
+
+
+def validate(path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "app", "validate", str(path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_are_accepted(path):
+    r = validate_example(path)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert f"{path}: ok" in out
+    assert "tensors:" in out and "learnable tensors:" in out
+    assert re.search(r"^total parameters: [\d,]+$", out, re.M)
+    assert re.search(r"^  input1\.y\s+\(\?, \d+\)$", out, re.M)
+    assert re.search(r"^  dense1\.w\s+\(\d+, \d+\)\s+[\d,]+$", out, re.M)
+    assert r.stderr == ""
+
+
+def test_digits_mlp_shapes_and_count():
+    r = validate_example(examples_dir() / "digits_mlp.json")
+    lines = [line.split() for line in r.stdout.splitlines()]
+    assert ["input1.y", "(?,", "64)"] in lines
+    assert ["dense1.y", "(?,", "128)"] in lines
+    assert ["softmax_cross_entropy1.loss", "(?,)"] in lines
+    assert ["dense1.w", "(64,", "128)", "8,192"] in lines
+    assert ["dense3.b", "(10,)", "10"] in lines
+    assert "total parameters: 17,226" in r.stdout
+
+
+def corrupt(tmp_path: Path, name: str, change) -> Path:
+    data = json.loads((examples_dir() / name).read_text("utf-8"))
+    change(data)
+    out = tmp_path / name
+    out.write_text(json.dumps(data, indent=1), "utf-8")
+    return out
+
+
+def test_a_param_set_to_abc_is_refused(tmp_path):
+    bad = corrupt(tmp_path, "digits_mlp.json", lambda d: d["nodes"][1]["params"].update(units="abc"))
+    r = validate(bad)
+    assert r.returncode == 1
+    assert r.stderr.strip() == 'error: digits_mlp.json: nodes[1].params.units: expected an integer in [1, 65536], got "abc"'
+    assert r.stdout == ""
+
+
+def test_a_dangling_edge_is_refused(tmp_path):
+    bad = corrupt(tmp_path, "spiral.json", lambda d: d["edges"][2].update({"from": ["ghost", "y"]}))
+    r = validate(bad)
+    assert r.returncode == 1
+    assert "spiral.json: edges[2].from: node 'ghost' does not exist" in r.stderr
+
+
+def test_a_graph_with_problems_lists_them_all(tmp_path, capsys):
+    def change(d):
+        d["nodes"][1]["params"]["units"] = 0            # loads (right type), fails validation
+        d["edges"] = [e for e in d["edges"] if e["to"] != ["binary_cross_entropy1", "target"]]
+    bad = corrupt(tmp_path, "spiral.json", change)
+    assert run(["validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}: 2 problems" in err
+    assert "  dense1: param units: expected an integer in [1, 65536], got 0" in err
+    assert "  binary_cross_entropy1.target: input is not connected" in err
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "not valid JSON"),
+    (b"{\"format\": \"wiregrad.graph\", \"version\": 7, \"nodes\": [], \"edges\": []}", "made by a newer Wiregrad"),
+    (b"\xff\xfe\x00", "not UTF-8 text"),
+])
+def test_broken_files_in_process(tmp_path, capsys, content, expected):
+    path = tmp_path / "g.json"
+    path.write_bytes(content)
+    assert run(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: g.json: ") and expected in err
+
+
+def test_a_missing_file(tmp_path, capsys):
+    assert run(["validate", str(tmp_path / "nope.json")]) == 1
+    assert "No such file" in capsys.readouterr().err
+
+
+def test_every_example_in_process(capsys):
+    for path in EXAMPLES:
+        assert run(["validate", str(path)]) == 0
+        assert "total parameters:" in capsys.readouterr().out
