@@ -23,7 +23,7 @@ BATCH_N = 3
 
 # Candidate shapes for each input port. A kind's sample inputs are the first combination
 # (in this order) that its shape rule accepts; every kind must accept one of them.
-CANDIDATES = [(None, 4), (4, 4), (None,), (None, 1), (None, 2, 4), (4,), (None, 2, 6, 6)]
+CANDIDATES = [(None, 4), (4, 4), (None,), (None, 1), (None, 2, 4), (4,), (None, 2, 6, 6), (None, 64), (None, 1, 8, 8)]
 
 
 def ports_of(kind: LayerKind, params: dict) -> list[str]:
