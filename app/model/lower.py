@@ -101,12 +101,8 @@ class LowerContext:
     # shared building blocks ------------------------------------------------------
     def matmul(self, phase, a, b, c, m, n, k, ta=False, tb=False, acc=False, bias=None):
         """c (+)= op(a)[m,k] · op(b)[k,n] (+ bias[n]); transposes are index tricks, not copies."""
-        reads = {"a": a, "b": b}
-        if bias is not None:
-            reads["bias"] = bias
-        self.emit(phase, "matmul_bias" if bias is not None else "matmul",
-                  matmul_groups(m, n), reads, {"c": c}, shader="ops/matmul.wgsl",
-                  M=m, N=n, K=k, ta=int(ta), tb=int(tb), acc=int(acc))
+        for d in matmul_dispatches(a, b, c, m, n, k, ta=ta, tb=tb, acc=acc, bias=bias, node=self.node):
+            self.program.emit(phase, d)
 
     def add_into(self, phase, src, dst, n):
         self.emit(phase, "add_into", groups_1d(n), {"x": src}, {"y": dst}, shader="ops/axpy.wgsl", n=n)
@@ -118,6 +114,16 @@ MATMUL_TILE = 4   # each invocation of ops/matmul.wgsl computes a 4x4 block of C
 def matmul_groups(m: int, n: int) -> tuple[int, int, int]:
     blocks = -(-m // MATMUL_TILE) * -(-n // MATMUL_TILE)
     return groups_1d(blocks)
+
+
+def matmul_dispatches(a, b, c, m, n, k, ta=False, tb=False, acc=False, bias=None, node=None) -> list[Dispatch]:
+    """The kernels for c (+)= op(a)[m,k] · op(b)[k,n] (+ bias[n]) (what Dense lowers to, and what
+    bench/run.py times as M1)."""
+    reads = [Binding("a", a), Binding("b", b)] + ([Binding("bias", bias)] if bias is not None else [])
+    return [Dispatch("ops/matmul.wgsl", "matmul_bias" if bias is not None else "matmul",
+                     (*reads, Binding("c", c, write=True)), matmul_groups(m, n),
+                     tuple(_uniform(u, v) for u, v in (("M", m), ("N", n), ("K", k), ("ta", int(ta)),
+                                                       ("tb", int(tb)), ("acc", int(acc)))), node=node)]
 
 
 # ---- the whole graph ---------------------------------------------------------------
