@@ -1,0 +1,77 @@
+// LayerNorm: x is (R rows, D normalised values); γ, β have D values. One workgroup of 64 per
+// row for the forward and dx; one invocation per feature for dγ, dβ. stat = [μ (R), rstd (R)].
+
+var<workgroup> partial: array<f32, 64>;
+
+// The workgroup's sum of v; every invocation of the group must call it, and all get the total.
+fn group_sum(lid: u32, v: f32) -> f32 {
+    partial[lid] = v;
+    workgroupBarrier();
+    for (var s = 32u; s > 0u; s = s >> 1u) {
+        if (lid < s) { partial[lid] = partial[lid] + partial[lid + s]; }
+        workgroupBarrier();
+    }
+    let total = partial[0];
+    workgroupBarrier();
+    return total;
+}
+
+//! entry forward
+@compute @workgroup_size(64)
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_index) lid: u32) {
+    let r = wid.x + wid.y * nwg.x;
+    if (r >= U.R) { return; }
+    let o = r * U.D;
+    var acc = 0.0;
+    for (var j = lid; j < U.D; j += 64u) { acc += x[o + j]; }
+    let mean = group_sum(lid, acc) / f32(U.D);
+    acc = 0.0;
+    for (var j = lid; j < U.D; j += 64u) { let d = x[o + j] - mean; acc += d * d; }
+    let rstd = 1.0 / sqrt(group_sum(lid, acc) / f32(U.D) + U.eps);
+    for (var j = lid; j < U.D; j += 64u) { y[o + j] = (x[o + j] - mean) * rstd * gamma[j] + beta[j]; }
+    if (lid == 0u) {
+        stat[r] = mean;
+        stat[U.R + r] = rstd;
+    }
+}
+
+//! entry backward_x
+@compute @workgroup_size(64)
+fn backward_x(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+    let r = wid.x + wid.y * nwg.x;
+    if (r >= U.R) { return; }
+    let o = r * U.D;
+    let mean = stat[r];
+    let rstd = stat[U.R + r];
+    var a = 0.0;
+    var b = 0.0;
+    for (var j = lid; j < U.D; j += 64u) {
+        let g = dy[o + j] * gamma[j];
+        a += g;
+        b += g * (x[o + j] - mean) * rstd;
+    }
+    let s1 = group_sum(lid, a) / f32(U.D);
+    let s2 = group_sum(lid, b) / f32(U.D);
+    for (var j = lid; j < U.D; j += 64u) {
+        let xhat = (x[o + j] - mean) * rstd;
+        dx[o + j] = dx[o + j] + rstd * (dy[o + j] * gamma[j] - s1 - xhat * s2);
+    }
+}
+
+//! entry backward_w
+@compute @workgroup_size(64)
+fn backward_w(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let j = linear_id(gid, nwg);
+    if (j >= U.D) { return; }
+    var a = 0.0;
+    var b = 0.0;
+    for (var r = 0u; r < U.R; r++) {
+        let i = r * U.D + j;
+        a += dy[i];
+        b += dy[i] * (x[i] - stat[r]) * stat[U.R + r];
+    }
+    dbeta[j] = dbeta[j] + a;
+    dgamma[j] = dgamma[j] + b;
+}
