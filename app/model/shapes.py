@@ -40,10 +40,15 @@ class Analysis:
 
     @property
     def param_count(self) -> int:
-        return sum(math.prod(w.shape) for ws in self.weights.values() for w in ws)
+        """Learnable values; state such as BatchNorm's running statistics is state_count."""
+        return sum(math.prod(w.shape) for ws in self.weights.values() for w in ws if w.trainable)
+
+    @property
+    def state_count(self) -> int:
+        return sum(math.prod(w.shape) for ws in self.weights.values() for w in ws if not w.trainable)
 
     def node_param_count(self, node_id: str) -> int:
-        return sum(math.prod(w.shape) for w in self.weights.get(node_id, []))
+        return sum(math.prod(w.shape) for w in self.weights.get(node_id, []) if w.trainable)
 
     def problems_of(self, node_id: str) -> list[Problem]:
         return [p for p in self.problems if p.node == node_id]
@@ -150,14 +155,19 @@ def analyse(doc: Document) -> Analysis:
 
 
 def describe(doc: Document, a: Analysis) -> str:
-    """The text `wiregrad validate` prints: every tensor's shape and every learnable tensor."""
+    """The text `wiregrad validate` prints: every tensor's shape, every learnable tensor and,
+    when there are any, the state tensors (saved with the weights, not learned)."""
     tensors = [(f"{n}.{port}", fmt_shape(shape)) for node_id in a.order
                for (n, port), shape in a.shapes.items() if n == node_id]
-    weights = [(f"{node_id}.{w.name}", fmt_shape(w.shape), math.prod(w.shape))
+    weights = [(f"{node_id}.{w.name}", fmt_shape(w.shape), math.prod(w.shape), w.trainable)
                for node_id in a.order for w in a.weights.get(node_id, [])]
     width = max([len(t[0]) for t in tensors + weights] + [4])
     lines = ["tensors:"] + [f"  {name:<{width}}  {shape}" for name, shape in tensors]
     lines.append("learnable tensors:")
-    lines += [f"  {name:<{width}}  {shape:<14} {size:>9,d}" for name, shape, size in weights]
+    lines += [f"  {name:<{width}}  {shape:<14} {size:>9,d}" for name, shape, size, learn in weights if learn]
     lines.append(f"total parameters: {a.param_count:,d}")
+    if a.state_count:
+        lines.append("state (saved with the weights, not learned):")
+        lines += [f"  {name:<{width}}  {shape:<14} {size:>9,d}" for name, shape, size, learn in weights if not learn]
+        lines.append(f"total state: {a.state_count:,d}")
     return "\n".join(lines)
