@@ -241,6 +241,12 @@ class Document:
         self.edges.remove(edge)
         self._emit("edge_removed", edge=edge)
 
+    def restore_param(self, node_id: str, name: str, value: Any) -> None:
+        """Put back a param value exactly as it was, unchecked (undo): a file may hold a value
+        out of bounds, which loads so the user can fix it, and undoing the fix must bring it back."""
+        self.node(node_id).params[name] = copy.deepcopy(value)
+        self._emit("param_changed", id=node_id, name=name)
+
     def set_param(self, node_id: str, name: str, value: Any) -> Any:
         """Set a param after checking type and bounds; returns the old value."""
         node = self.node(node_id)
