@@ -1,0 +1,331 @@
+"""Train from the editor: the panel's controls, and the controller that joins the worker
+(runner.py), the bounded history, the plots and the canvas's gradient-flow overlay.
+
+Settings live in the document's training settings (edits are undoable). The learning rate
+and optimizer settings also reach a running session at once, for the next step. The run
+trains on a snapshot of the graph; when the graph is edited meanwhile, the panel says so and
+the run continues on its snapshot until Reset or Train starts it over.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from ..model.datasets import BUILTINS
+from ..model.optim import OPTIMIZERS, default_settings
+from .commands import SetTraining
+from .history import History
+from .plots import AccuracyPlot, BoundaryPlot, GradNormPlot, HistogramPlot, LossPlot
+from .runner import TrainingRunner
+
+FRAME_MS = 40          # plots redraw at 25 Hz, whatever the step rate
+
+
+class TrainingPanel(QWidget):
+    """Controls: dataset, optimizer, learning rate, batch size, epochs; Train/Pause, Step, Stop, Reset."""
+    train_clicked = Signal()
+    step_clicked = Signal()
+    stop_clicked = Signal()
+    reset_clicked = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        form = QFormLayout()
+        self.dataset = QComboBox()
+        for name, b in BUILTINS.items():
+            self.dataset.addItem(name, name)
+            self.dataset.setItemData(self.dataset.count() - 1, b.description, Qt.ToolTipRole)
+        self.optimizer = QComboBox()
+        for name, o in OPTIMIZERS.items():
+            self.optimizer.addItem(o.label, name)
+        self.lr = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=1e6, singleStep=0.001)
+        self.lr.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
+        self.batch = QSpinBox(minimum=1, maximum=65536)
+        self.epochs = QSpinBox(minimum=1, maximum=1_000_000)
+        form.addRow("Dataset", self.dataset)
+        form.addRow("Optimizer", self.optimizer)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Epochs", self.epochs)
+        buttons = QHBoxLayout()
+        self.train_button = QPushButton("Train")
+        self.step_button = QPushButton("Step")
+        self.stop_button = QPushButton("Stop")
+        self.reset_button = QPushButton("Reset")
+        self.train_button.setToolTip("Start training, or pause and resume it")
+        self.step_button.setToolTip("Run exactly one training step")
+        self.stop_button.setToolTip("End the run (the weights stay until the next Train)")
+        self.reset_button.setToolTip("Start over from the seed's initial weights, on the graph as it is now")
+        for b, sig in ((self.train_button, self.train_clicked), (self.step_button, self.step_clicked),
+                       (self.stop_button, self.stop_clicked), (self.reset_button, self.reset_clicked)):
+            b.clicked.connect(sig.emit)
+            buttons.addWidget(b)
+        self.x_epochs = QCheckBox("x axis in epochs")
+        self.status = QLabel("Press Train to start.")
+        self.status.setWordWrap(True)
+        self.notice = QLabel("")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #d97706")
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.x_epochs)
+        layout.addWidget(self.status)
+        layout.addWidget(self.notice)
+        layout.addStretch(1)
+
+
+class TrainingController(QObject):
+    """Owns the runner and the history; drives the panel, the plots and the canvas overlay."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.runner = TrainingRunner(self)
+        self.history = History()
+        self.panel = TrainingPanel()
+        self.loss_plot, self.acc_plot, self.grad_plot = LossPlot(), AccuracyPlot(), GradNormPlot()
+        self.hist_plot, self.boundary_plot = HistogramPlot(), BoundaryPlot()
+        self.state = "idle"
+        self.info: dict = {}
+        self.last: dict = {}
+        self.errors: list[tuple[str, str]] = []
+        self._run_doc_version = None
+        self._doc_changed = False
+        self._frames = 0
+        self._flow_dirty = False
+        self._syncing = False
+        window.add_training_dock(self.panel, "Training", Qt.RightDockWidgetArea)
+        window.add_training_dock(self.loss_plot, "Loss")
+        window.add_training_dock(self.grad_plot, "Gradients")
+        window.add_training_dock(self.acc_plot, "Accuracy")
+        self.hist_dock = window.add_training_dock(self.hist_plot, "Weights histogram")
+        self.boundary_dock = window.add_training_dock(self.boundary_plot, "Decision boundary")
+        self._wire()
+        self.sync_from_document()
+        self.timer = QTimer(self, interval=FRAME_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+
+    # ---- wiring ---------------------------------------------------------------------
+    def _wire(self):
+        p, r = self.panel, self.runner
+        p.train_clicked.connect(self.train_or_pause)
+        p.step_clicked.connect(self.step)
+        p.stop_clicked.connect(self.stop)
+        p.reset_clicked.connect(self.reset)
+        p.dataset.activated.connect(lambda _: self._set("dataset", self._dataset_spec(p.dataset.currentData())))
+        p.optimizer.activated.connect(lambda _: self._set_optimizer(name=p.optimizer.currentData()))
+        p.lr.editingFinished.connect(lambda: self._set_optimizer(lr=p.lr.value()))
+        p.batch.editingFinished.connect(lambda: self._set("batch_size", p.batch.value()))
+        p.epochs.editingFinished.connect(lambda: self._set("epochs", p.epochs.value()))
+        p.x_epochs.toggled.connect(self._x_axis)
+        r.started_run.connect(self._started)
+        r.metrics.connect(self._metrics)
+        r.evaluated.connect(self._evaluated)
+        r.boundary.connect(self.boundary_plot.show_boundary)
+        r.tensors.connect(self.hist_plot.show_tensors)
+        r.failed.connect(self._failed)
+        r.state.connect(self._state)
+        self.grad_plot.node_clicked.connect(self._select_node)
+        self.window.selection_changed.connect(self._selected)
+        self.window.document.subscribe(self._doc_event)
+
+    @property
+    def doc(self):
+        return self.window.document
+
+    def _doc_event(self, event, data):
+        if event == "training_changed" or event == "reset":
+            self.sync_from_document()
+        if event not in ("node_moved", "training_changed") and self.state != "idle":
+            self._doc_changed = True
+            self.panel.notice.setText("The graph changed since this run started. The run goes on training its "
+                                      "snapshot of the graph; press Reset to train the graph as it is now.")
+
+    def sync_from_document(self):
+        """Show the document's training settings in the controls."""
+        self._syncing = True
+        t, p = self.doc.training, self.panel
+        name = t.get("dataset", {}).get("name")
+        i = p.dataset.findData(name)
+        if i < 0 and name is None:
+            p.dataset.addItem(f"file: {Path(t['dataset'].get('path', '?')).name}", None)
+            i = p.dataset.count() - 1
+        p.dataset.setCurrentIndex(max(i, 0))
+        opt = t.get("optimizer", {})
+        p.optimizer.setCurrentIndex(max(0, p.optimizer.findData(opt.get("name", "adam"))))
+        p.lr.setValue(float(opt.get("lr", default_settings(opt.get("name", "adam"))["lr"])))
+        p.batch.setValue(int(t.get("batch_size", 64)))
+        p.epochs.setValue(int(t.get("epochs", 10)))
+        self._syncing = False
+
+    def _dataset_spec(self, name):
+        old = self.doc.training.get("dataset", {})
+        return {**old, "name": name} if old.get("name") == name else {"name": name}
+
+    def _set(self, key, value):
+        if self._syncing or self.doc.training.get(key) == value:
+            return
+        self.window.undo_stack.push(SetTraining(self.doc, key, value, f"Set {key.replace('_', ' ')}"))
+
+    def _set_optimizer(self, **changes):
+        if self._syncing:
+            return
+        settings = dict(self.doc.training.get("optimizer", {}))
+        if "name" in changes and changes["name"] != settings.get("name"):
+            settings = {"name": changes["name"], "lr": settings.get("lr", default_settings(changes["name"])["lr"])}
+        settings.update(changes)
+        self._set("optimizer", settings)
+        if self.state != "idle" and settings.get("name") == self.info.get("optimizer"):
+            self.runner.set_optimizer(settings)      # live: the next step uses it
+        elif self.state != "idle":
+            self.panel.notice.setText("A new optimizer kind takes effect after Reset.")
+
+    # ---- buttons --------------------------------------------------------------------
+    def train_or_pause(self):
+        if self.state == "running":
+            self.runner.pause()
+        elif self.state == "paused":
+            self.runner.resume()
+        else:
+            self.start()
+
+    def start(self):
+        self.history.clear()
+        self.loss_plot.clear()
+        self.acc_plot.clear()
+        self._doc_changed = False
+        self.panel.notice.setText("")
+        self.panel.status.setText("Building the training program…")
+        self.window.canvas.graph.highlight_node(None)
+        base = Path(self.window.path).parent if self.window.path else None
+        self.runner.start_run(self.doc, base)
+        self._watch_selection()
+
+    def step(self):
+        if self.state == "idle":
+            self.start()
+            self.runner.pause()
+        self.runner.step_once()
+
+    def stop(self):
+        self.runner.stop_run()
+
+    def reset(self):
+        self.runner.stop_run()
+        self.start()
+
+    # ---- results from the worker ----------------------------------------------------
+    def _started(self, info):
+        self.info = dict(info, optimizer=self.doc.training.get("optimizer", {}).get("name"))
+        colors = {n: (self._node_color(n)) for n in info["params"].values()}
+        self.grad_plot.set_params(info["params"], colors)
+        for plot in (self.loss_plot, self.acc_plot, self.grad_plot):
+            plot.set_x_epochs(self.panel.x_epochs.isChecked(), info["steps_per_epoch"])
+        self.boundary_dock.setVisible(info["features"] == [2])
+        self.acc_plot.setEnabled(info["task"] == "classification")
+
+    def _node_color(self, node_id):
+        from .style import kind_color
+        node = self.doc.nodes.get(node_id)
+        return kind_color(node.kind).name() if node else "#888888"
+
+    def _metrics(self, m):
+        self.last = m
+        step = m["step"]
+        self.history.add("loss/train", step, m["loss"])
+        for tensor, norm in m["param_norms"].items():
+            self.history.add(f"grad/{tensor}", step, norm)
+        self._flow_dirty = True
+
+    def _evaluated(self, e):
+        for key in ("val", "test"):
+            if e[f"{key}_loss"] == e[f"{key}_loss"]:         # not NaN
+                self.history.add(f"loss/{key}", e["step"], e[f"{key}_loss"])
+            if e[f"{key}_accuracy"] is not None:
+                self.history.add(f"accuracy/{key}", e["step"], e[f"{key}_accuracy"])
+        self.last_eval = e
+
+    def _failed(self, message, node):
+        self.errors.append((message, node))
+        self.panel.status.setText(f"Stopped: {message.splitlines()[0]}")
+        if node and node in self.doc.nodes:
+            self.window.canvas.graph.highlight_node(node)
+            self.window.canvas.center_on_node(node)
+        self.window.show_error("Training stopped", message)
+
+    def _state(self, state):
+        self.state = state
+        self.panel.train_button.setText("Pause" if state == "running" else "Resume" if state == "paused" else "Train")
+        self.panel.stop_button.setEnabled(state != "idle")
+        if state == "idle":
+            self.window.canvas.graph.set_flow({}, {})
+
+    # ---- selection <-> curves ---------------------------------------------------------
+    def _select_node(self, node_id):
+        self.window.canvas.graph.select_only([node_id])
+
+    def _selected(self, ids):
+        node = ids[0] if len(ids) == 1 else None
+        self.grad_plot.highlight(node)
+        self._watch_selection()
+
+    def _watch_selection(self):
+        ids = self.window.selected_node_ids()
+        self.runner.watch(ids[0] if len(ids) == 1 else None)
+
+    def _x_axis(self, on):
+        for plot in (self.loss_plot, self.acc_plot, self.grad_plot):
+            plot.set_x_epochs(on, self.info.get("steps_per_epoch", 1))
+
+    # ---- the frame ----------------------------------------------------------------
+    def refresh(self):
+        """One frame: plots from the history, the status line, the canvas overlay."""
+        self._frames += 1
+        if self.history.series:
+            self.loss_plot.refresh(self.history)
+            self.acc_plot.refresh(self.history)
+            self.grad_plot.refresh(self.history)
+        m = self.last
+        if m:
+            epochs = self.info.get("epochs", 0)
+            acc = getattr(self, "last_eval", {}).get("test_accuracy")
+            self.panel.status.setText(
+                f"step {m['step']:,}   epoch {m['epoch']:.2f}/{epochs}   loss {m['loss']:.4g}"
+                + (f"   test accuracy {acc:.3f}" if acc is not None else "")
+                + f"\n{m['steps_per_s']:,.0f} steps/s on {self.info.get('adapter', '?')}")
+        if self._flow_dirty and m:
+            self._flow_dirty = False
+            self._show_flow(m)
+
+    def _show_flow(self, m):
+        """Each wire shows ‖dC/d(the tensor it carries)‖; each node its ‖dC/dθ‖ (root of the
+        sum of squares over its parameter tensors). Where wires branch, the flows add."""
+        edges = {(n, "y"): v for n, v in m["out_norms"].items()}
+        per_node: dict[str, float] = {}
+        for tensor, norm in m["param_norms"].items():
+            node = self.info["params"].get(tensor)
+            per_node[node] = math.hypot(per_node.get(node, 0.0), norm)
+        self.window.canvas.graph.set_flow(edges, per_node)
+
+    # ---- export ---------------------------------------------------------------------
+    def export_csv(self, path: str) -> None:
+        header, rows = self.history.to_rows()
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(rows)
+
+    def export_png(self, plot, path: str) -> None:
+        import pyqtgraph.exporters
+        pyqtgraph.exporters.ImageExporter(plot.item if hasattr(plot, "item") else plot.plot.getPlotItem()).export(path)
+
+    def shutdown(self):
+        self.timer.stop()
+        self.runner.shutdown()
