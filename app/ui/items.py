@@ -15,6 +15,7 @@ from ..model.layers import get_kind
 from .style import colors, display_name, kind_color, scene_font
 
 NODE_W = 128.0     # the examples space columns 190 apart: this leaves room for a shape label
+MAX_W = 176.0
 HEADER_H = 24.0
 INFO_H = 17.0
 ROW_H = 18.0
@@ -163,6 +164,7 @@ class NodeItem(QGraphicsItem):
         self.problems: list[str] = []
         self.flow: tuple[float, float] | None = None      # (value, 0..1 on the overlay's scale)
         self.highlighted = False
+        self.width = NODE_W
         self.badge = BadgeItem(self)
         self.badge.setPos(NODE_W - 2, 2)
         self.badge.setVisible(False)
@@ -179,12 +181,18 @@ class NodeItem(QGraphicsItem):
             summary = kind.summary(node.params) if kind else "unknown kind"
         except Exception:         # a summary of params out of bounds; the badge explains
             summary = ""
-        room = NODE_W - 14
-        # a long kind name (SoftmaxCrossEntropy) gets a smaller font before it gets cut short
-        self.title_px = next((px for px in (TITLE_FONT, TITLE_FONT - 1, TITLE_FONT - 2)
-                              if _text_width(title, px, bold=True) <= room), TITLE_FONT - 2)
-        self.title = _elide(title, self.title_px, room, bold=True)
-        title_w = _text_width(self.title, self.title_px, bold=True)
+        # a long kind name (SoftmaxCrossEntropy) widens its node a little rather than being cut
+        # short: such kinds (losses) sit at the end of a graph, where there is room
+        width = min(MAX_W, max(NODE_W, math.ceil(_text_width(title, TITLE_FONT, bold=True)) + 14))
+        if width != self.width:
+            self.prepareGeometryChange()
+            self.width = width
+            self.badge.setPos(width - 2, 2)
+            for p in self.outputs.values():
+                p.setPos(width, p.y())
+        room = width - 14
+        self.title = _elide(title, TITLE_FONT, room, bold=True)
+        title_w = _text_width(self.title, TITLE_FONT, bold=True)
         self.summary = _elide(summary, SUMMARY_FONT, room - title_w - 8) if summary else ""
         self.name_text = node.label or node.id
         self.named = bool(node.label)
@@ -199,7 +207,7 @@ class NodeItem(QGraphicsItem):
     def _layout_info(self) -> None:
         count = f"{format_count(self.param_count)} params" if self.param_count else ""
         self.count_text = count
-        room = NODE_W - 14 - (_text_width(count, INFO_FONT) + 8 if count else 0)
+        room = self.width - 14 - (_text_width(count, INFO_FONT) + 8 if count else 0)
         self.name_shown = _elide(self.name_text, INFO_FONT, room)
 
     def _make_ports(self, ins: list[str], outs: list[str]) -> None:
@@ -214,7 +222,7 @@ class NodeItem(QGraphicsItem):
             p.setPos(0, self.port_y(i))
             p._update_tooltip()
         for i, p in enumerate(self.outputs.values()):
-            p.setPos(NODE_W, self.port_y(i))
+            p.setPos(self.width, self.port_y(i))
             p._update_tooltip()
         self.height = HEADER_H + INFO_H + max(len(ins), len(outs), 1) * ROW_H + BOTTOM
 
@@ -252,11 +260,11 @@ class NodeItem(QGraphicsItem):
 
     # ---- geometry and drawing -----------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        return QRectF(-4, -4, NODE_W + 8, self.height + 8)
+        return QRectF(-4, -4, self.width + 8, self.height + 8)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
-        path.addRoundedRect(QRectF(0, 0, NODE_W, self.height), RADIUS, RADIUS)
+        path.addRoundedRect(QRectF(0, 0, self.width, self.height), RADIUS, RADIUS)
         return path
 
     def itemChange(self, change, value):
@@ -269,23 +277,23 @@ class NodeItem(QGraphicsItem):
         c = colors()
         painter.setRenderHint(QPainter.Antialiasing)
         painter.setRenderHint(QPainter.TextAntialiasing)
-        rect = QRectF(0, 0, NODE_W, self.height)
+        rect = QRectF(0, 0, self.width, self.height)
         body = self.shape()
         painter.fillPath(body, c.node)
         header = QPainterPath()
-        header.addRect(QRectF(0, 0, NODE_W, HEADER_H))
+        header.addRect(QRectF(0, 0, self.width, HEADER_H))
         painter.fillPath(body.intersected(header), self.color)
 
         # the header: kind and its key params, in white on the category colour
         painter.setPen(QColor("white"))
-        painter.setFont(scene_font(self.title_px, bold=True))
-        painter.drawText(QRectF(7, 0, NODE_W - 14, HEADER_H), Qt.AlignVCenter | Qt.AlignLeft, self.title)
+        painter.setFont(scene_font(TITLE_FONT, bold=True))
+        painter.drawText(QRectF(7, 0, self.width - 14, HEADER_H), Qt.AlignVCenter | Qt.AlignLeft, self.title)
         if self.summary:
             painter.setFont(scene_font(SUMMARY_FONT))
-            painter.drawText(QRectF(7, 0, NODE_W - 14, HEADER_H), Qt.AlignVCenter | Qt.AlignRight, self.summary)
+            painter.drawText(QRectF(7, 0, self.width - 14, HEADER_H), Qt.AlignVCenter | Qt.AlignRight, self.summary)
 
         # label (or id) and parameter count
-        info = QRectF(7, HEADER_H, NODE_W - 14, INFO_H)
+        info = QRectF(7, HEADER_H, self.width - 14, INFO_H)
         painter.setFont(scene_font(INFO_FONT, bold=self.named))
         painter.setPen(c.text if self.named else c.dim_text)
         painter.drawText(info, Qt.AlignVCenter | Qt.AlignLeft, self.name_shown)
@@ -298,15 +306,15 @@ class NodeItem(QGraphicsItem):
         painter.setFont(scene_font(PORT_FONT))
         for p in self.inputs.values():
             painter.setPen(c.error if p.problem else c.dim_text)
-            painter.drawText(QRectF(10, p.y() - ROW_H / 2, NODE_W / 2 - 10, ROW_H), Qt.AlignVCenter | Qt.AlignLeft, p.name)
+            painter.drawText(QRectF(10, p.y() - ROW_H / 2, self.width / 2 - 10, ROW_H), Qt.AlignVCenter | Qt.AlignLeft, p.name)
         painter.setPen(c.dim_text)
         for p in self.outputs.values():
-            painter.drawText(QRectF(NODE_W / 2, p.y() - ROW_H / 2, NODE_W / 2 - 10, ROW_H), Qt.AlignVCenter | Qt.AlignRight, p.name)
+            painter.drawText(QRectF(self.width / 2, p.y() - ROW_H / 2, self.width / 2 - 10, ROW_H), Qt.AlignVCenter | Qt.AlignRight, p.name)
 
         if self.flow is not None:
             t = self.flow[1]
-            bar = QRectF(8, self.height - 4.5, max(2.0, (NODE_W - 16) * t), 2.5)
-            painter.fillRect(QRectF(8, self.height - 4.5, NODE_W - 16, 2.5), c.grid)
+            bar = QRectF(8, self.height - 4.5, max(2.0, (self.width - 16) * t), 2.5)
+            painter.fillRect(QRectF(8, self.height - 4.5, self.width - 16, 2.5), c.grid)
             painter.fillRect(bar, c.flow)
 
         selected = bool(option.state & QStyle.State_Selected)

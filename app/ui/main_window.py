@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox,
                                QToolBar, QToolButton, QWidget)
@@ -41,6 +41,7 @@ MAX_RECENT = 8
 AUTOSAVE_MS = int(os.environ.get("WIREGRAD_AUTOSAVE_MS", 60_000))
 FILTER = "Wiregrad graphs (*.json);;All files (*)"
 DEFAULT_EXAMPLE = "digits_mlp.json"
+SIDE_BY_SIDE = 3           # training docks in one area before further ones become tabs
 
 _windows: list["MainWindow"] = []          # open windows, kept alive until closed
 
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self.path: str | None = None               # where Save writes; None for untitled and examples
         self.untitled_name = "Untitled"
         self._training_docks: list[QDockWidget] = []
+        self._icon_names: dict[QAction, str] = {}
         self._menus: dict[str, QMenu] = {}
 
         self.canvas = Canvas(self.editor)
@@ -76,6 +78,7 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self._make_menus()
         self._make_toolbar()
+        self._tint_icons()
         self._connect()
 
         self.slot = recovery.RecoverySlot(recovery_dir)
@@ -109,7 +112,7 @@ class MainWindow(QMainWindow):
             keys = shortcut if isinstance(shortcut, list) else [shortcut]
             action.setShortcuts([k if isinstance(k, QKeySequence) else QKeySequence(k) for k in keys])
         if icon_name:
-            action.setIcon(icon(icon_name))
+            self._icon_names[action] = icon_name
         shown = action.shortcut().toString(QKeySequence.NativeText)
         action.setToolTip((tip or text.replace("…", "").replace("&", "")) + (f" ({shown})" if shown else ""))
         action.triggered.connect(slot)
@@ -128,10 +131,10 @@ class MainWindow(QMainWindow):
         self.act_quit = A("&Quit", QApplication.closeAllWindows, K.Quit)
         self.act_undo = self.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcuts(K.Undo)
-        self.act_undo.setIcon(icon("undo"))
+        self._icon_names[self.act_undo] = "undo"
         self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
         self.act_redo.setShortcuts(K.Redo)
-        self.act_redo.setIcon(icon("redo"))
+        self._icon_names[self.act_redo] = "redo"
         self.addActions([self.act_undo, self.act_redo])
         self.act_cut = A("Cu&t", self.cut, K.Cut)
         self.act_copy = A("&Copy", self.copy, K.Copy)
@@ -148,6 +151,19 @@ class MainWindow(QMainWindow):
         self.act_layout = A("Auto-&Layout", self.auto_layout, "Ctrl+L", "layout", "Arrange the graph from inputs to losses")
         self.act_shortcuts = A("&Keyboard and Mouse", self.show_shortcuts, K.HelpContents)
         self.act_about = A("&About Wiregrad", self.show_about)
+
+    def _tint_icons(self) -> None:
+        for action, name in self._icon_names.items():
+            action.setIcon(icon(name))
+
+    def changeEvent(self, event):
+        # the system switched between light and dark: icons and canvas follow
+        if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange, QEvent.ThemeChange):
+            self._tint_icons()
+            self.canvas.graph.update()
+            self.canvas.viewport().update()
+            self._show_analysis(self.editor.analysis)
+        super().changeEvent(event)
 
     def _make_menus(self) -> None:
         bar = self.menuBar()
@@ -228,11 +244,13 @@ class MainWindow(QMainWindow):
     # ---- hooks for the training panel --------------------------------------------------------------
     def add_training_dock(self, widget: QWidget, title: str = "Training",
                           area=Qt.BottomDockWidgetArea) -> QDockWidget:
-        """Dock a panel (training controls, plots). Docks in one area sit side by side; each
-        gets an entry in the View menu."""
+        """Dock a panel (training controls, plots). The first few docks in an area sit side by
+        side, later ones become tabs beside the last; each gets an entry in the View menu."""
         dock = self._dock(title, widget, area, f"training_{len(self._training_docks)}")
         same = [d for d in self._training_docks if self.dockWidgetArea(d) == area]
-        if same:
+        if len(same) >= SIDE_BY_SIDE:
+            self.tabifyDockWidget(same[-1], dock)
+        elif same:
             self.splitDockWidget(same[-1], dock, Qt.Horizontal)
         self._training_docks.append(dock)
         self.docks_menu.addAction(dock.toggleViewAction())
@@ -297,6 +315,7 @@ class MainWindow(QMainWindow):
         self.quick_add.popup(self.canvas.viewport().mapToGlobal(self.canvas.mapFromScene(scene_pos)))
 
     def _quick_added(self, kind: str) -> None:
+        self.activateWindow()          # back from the popup: shortcuts go to this window again
         self._add(kind, self._quick_at or self.canvas.visible_center())
 
     def add_at_center(self, kind: str) -> None:
@@ -410,12 +429,8 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str | os.PathLike) -> bool:
         """Open a graph file. A file that doesn't load leaves the current document as it was."""
-        if not self.maybe_save():
-            return False
-        try:
-            doc = graphfile.load(path)
-        except graphfile.GraphFileError as e:
-            self.show_error("Could not open the graph", str(e))
+        doc = self._load(path, "Could not open the graph")
+        if doc is None or not self.maybe_save():
             return False
         path = str(Path(path).resolve())
         self._replace(doc, path)
@@ -424,15 +439,19 @@ class MainWindow(QMainWindow):
 
     def open_example(self, path: str | os.PathLike) -> bool:
         """Open a bundled example as an untitled copy, so Save never writes into the examples."""
-        if not self.maybe_save():
-            return False
-        try:
-            doc = graphfile.load(path)
-        except graphfile.GraphFileError as e:
-            self.show_error("Could not open the example", str(e))
+        doc = self._load(path, "Could not open the example")
+        if doc is None or not self.maybe_save():
             return False
         self._replace(doc, None, f"{Path(path).name} (example)")
         return True
+
+    def _load(self, path, title: str) -> Document | None:
+        """Load before asking about unsaved changes: a bad file costs nothing."""
+        try:
+            return graphfile.load(path)
+        except graphfile.GraphFileError as e:
+            self.show_error(title, str(e))
+            return None
 
     def save(self) -> bool:
         return self._write(self.path) if self.path else self.save_as()

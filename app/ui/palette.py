@@ -15,17 +15,19 @@ KIND_MIME = "application/x-wiregrad-kind"
 
 
 def matching_kinds(text: str) -> list[LayerKind]:
-    """Kinds whose name, category or description match every word of text; names that
-    start with the text come first."""
+    """Kinds whose name, category or description match every word of text. Best first: names
+    that begin with the whole text ("softmax cross" finds SoftmaxCrossEntropy), then names that
+    begin with the first word, then the rest; ties in category order."""
     words = text.lower().split()
+    typed = "".join(words)
     order = {c: i for i, c in enumerate(CATEGORIES)}
     found = []
     for kind in all_kinds().values():
         hay = f"{kind.name} {display_name(kind.name)} {kind.category} {kind.doc}".lower()
         if all(w in hay for w in words):
-            name = display_name(kind.name).lower()
-            first = not words or name.startswith(words[0]) or kind.name.startswith(words[0])
-            found.append((not first, order.get(kind.category, len(order)), kind.name, kind))
+            name = kind.name.replace("_", "")
+            rank = 0 if name.startswith(typed) else 1 if words and name.startswith(words[0]) else 2
+            found.append((rank if words else 0, order.get(kind.category, len(order)), kind.name, kind))
     return [k for *_, k in sorted(found, key=lambda t: t[:3])]
 
 

@@ -17,7 +17,8 @@ from ..model.layers import get_kind
 from ..paths import assets_dir
 
 UNKNOWN_COLOR = "#7f8c8d"
-_WORDS = {"relu": "ReLU", "gelu": "GELU", "mse": "MSE", "matmul": "MatMul"}
+_WORDS = {"relu": "ReLU", "gelu": "GELU", "elu": "ELU", "silu": "SiLU", "mse": "MSE", "matmul": "MatMul",
+          "conv2d": "Conv2D", "pool2d": "Pool2D"}
 
 
 def display_name(kind: str) -> str:
