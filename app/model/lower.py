@@ -206,6 +206,7 @@ def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None
         return tuple(batch if d is None else d for d in shape)
 
     outputs, params, feeds, losses, buffers = {}, {}, {}, [], {}
+    seeds = []   # (gradient, size, node) of losses whose seed is rewritten every backward
     for node_id in a.order:
         node, kind = doc.nodes[node_id], get_kind(doc.nodes[node_id].kind)
         for w in a.weights.get(node_id, []):
@@ -223,11 +224,18 @@ def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None
             name = prog.add(Tensor(f"{node_id}.{port.name}", int(np.prod(concrete(shape))), node=node_id)).name
             outputs[(node_id, port.name)] = name
             if (node_id, port.name) in grads:
+                size = int(np.prod(concrete(shape)))
                 seed_value = None
                 if kind.role == "loss":   # the base case: dC/d(loss_i) = 1/batch
-                    seed_value = np.full(int(np.prod(concrete(shape))), 1.0 / batch, dtype=np.float32)
-                prog.add(Tensor(grad_name(name), int(np.prod(concrete(shape))), init=seed_value, node=node_id))
-                if seed_value is None:
+                    if doc.consumers(node_id, port.name):
+                        # the loss is also a value downstream, whose backward adds into this
+                        # gradient: a constant would grow step after step, so it is rewritten
+                        # with the seed at the start of every backward instead
+                        seeds.append((grad_name(name), size, node_id))
+                    else:                 # nothing else writes it: a constant uploaded once
+                        seed_value = np.full(size, 1.0 / batch, dtype=np.float32)
+                prog.add(Tensor(grad_name(name), size, init=seed_value, node=node_id))
+                if kind.role != "loss":
                     prog.zeroed.append(grad_name(name))
         if kind.role in ("data", "target"):
             feeds[node_id] = outputs[(node_id, "y")]
@@ -249,7 +257,10 @@ def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None
         backward_blocks.append(backward[before:])
         del backward[before:]
     # the recursion runs from the losses back: nodes in reverse order, each node's kernels in its own order
-    prog.phases["backward"] = [d for block in reversed(backward_blocks) for d in block]
+    prog.phases["backward"] = [
+        Dispatch("ops/fill.wgsl", "fill", (Binding("y", g, write=True),), groups_1d(size),
+                 (("n", "u32", size), ("value", "f32", 1.0 / batch)), node=node_id)
+        for g, size, node_id in seeds] + [d for block in reversed(backward_blocks) for d in block]
 
     stats = _emit_stats(prog, losses, trainable, params, outputs, batch)
     if optimizer is not None:
