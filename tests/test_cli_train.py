@@ -1,0 +1,159 @@
+"""`python -m app train` end to end, in subprocesses: the --json result line, metrics CSV,
+weights out and back in (resuming), a weights file of the wrong shape, the stop on
+non-finite numbers, and Ctrl-C. Epochs are kept to 0-2 so the file stays quick."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.model.graphfile import load
+from app.model.shapes import analyse
+from app.model.weights import load_weights, save_weights
+
+ROOT = Path(__file__).resolve().parent.parent
+DIGITS = ROOT / "assets" / "examples" / "digits_mlp.json"
+SPIRAL = ROOT / "assets" / "examples" / "spiral.json"
+KEYS = {"test_accuracy", "test_loss", "train_loss", "steps", "steps_per_second", "adapter", "epochs"}
+
+
+def wiregrad(*args, timeout=180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "app", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def result_line(proc) -> dict:
+    lines = proc.stdout.strip().splitlines()
+    assert lines, f"no output; stderr:\n{proc.stderr}"
+    return json.loads(lines[-1])
+
+
+def shapes(graph) -> dict:
+    a = analyse(load(graph))
+    return {f"{n}.{w.name}": tuple(w.shape) for n, ws in a.weights.items() for w in ws}
+
+
+def read_csv(path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, gpu_device):
+    """Two epochs of digits_mlp from a fresh start, with every output asked for."""
+    d = tmp_path_factory.mktemp("first")
+    proc = wiregrad("train", DIGITS, "--epochs", 2, "--json", "--weights-out", d / "w.safetensors",
+                    "--metrics-out", d / "m.csv")
+    assert proc.returncode == 0, proc.stderr
+    return d, proc, result_line(proc)
+
+
+def test_json_result_is_the_last_line(first_run):
+    _, proc, result = first_run
+    assert KEYS <= result.keys(), f"missing {KEYS - result.keys()}"
+    assert result["epochs"] == 2
+    assert result["steps"] == 2 * (1438 // 64)
+    assert 0.0 <= result["test_accuracy"] <= 1.0 and result["test_accuracy"] > 0.5
+    assert math.isfinite(result["test_loss"]) and math.isfinite(result["train_loss"])
+    assert result["steps_per_second"] > 0
+    assert isinstance(result["adapter"], str) and result["adapter"]
+    assert "error" not in result
+
+
+def test_metrics_csv_has_one_row_per_epoch(first_run):
+    d, _, result = first_run
+    rows = read_csv(d / "m.csv")
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert {"epoch", "step", "train_loss", "test_loss", "test_accuracy"} <= rows[0].keys()
+    assert float(rows[1]["train_loss"]) < float(rows[0]["train_loss"])
+    assert float(rows[-1]["test_loss"]) == pytest.approx(result["test_loss"], rel=1e-6)
+
+
+def test_weights_out_fit_the_graph(first_run):
+    d, _, _ = first_run
+    w = load_weights(d / "w.safetensors", shapes(DIGITS))
+    assert all(np.all(np.isfinite(v)) for v in w.values())
+
+
+def test_weights_in_resumes_where_the_run_ended(first_run, tmp_path):
+    d, _, result = first_run
+    # trained 0 more: the loaded weights give the test loss the first run ended with
+    same = wiregrad("train", DIGITS, "--epochs", 0, "--json", "--weights-in", d / "w.safetensors")
+    assert same.returncode == 0, same.stderr
+    again = result_line(same)
+    assert again["steps"] == 0
+    assert again["test_loss"] == pytest.approx(result["test_loss"], rel=1e-6)
+    assert again["test_accuracy"] == pytest.approx(result["test_accuracy"])
+    # one more epoch starts far below where a fresh start's first epoch was
+    more = wiregrad("train", DIGITS, "--epochs", 1, "--weights-in", d / "w.safetensors",
+                    "--metrics-out", tmp_path / "m.csv")
+    assert more.returncode == 0, more.stderr
+    fresh_first = float(read_csv(d / "m.csv")[0]["train_loss"])
+    resumed_first = float(read_csv(tmp_path / "m.csv")[0]["train_loss"])
+    assert resumed_first < 0.5 * fresh_first, (resumed_first, fresh_first)
+
+
+def test_weights_in_of_the_wrong_shape_names_the_tensor(gpu_device, tmp_path):
+    good = {k: np.zeros(s, np.float32) for k, s in shapes(DIGITS).items()}
+    bad = dict(good, **{"dense2.w": np.zeros((64, 128), np.float32)})     # transposed
+    save_weights(tmp_path / "bad.safetensors", bad)
+    proc = wiregrad("train", DIGITS, "--epochs", 1, "--weights-in", tmp_path / "bad.safetensors",
+                    "--weights-out", tmp_path / "out.safetensors")
+    assert proc.returncode != 0
+    assert "dense2.w" in proc.stderr and "(64, 128)" in proc.stderr and "(128, 64)" in proc.stderr, proc.stderr
+    assert "dense1.w" not in proc.stderr
+    assert not (tmp_path / "out.safetensors").exists()
+    missing = {k: v for k, v in good.items() if k != "dense3.b"}
+    save_weights(tmp_path / "missing.safetensors", missing)
+    proc = wiregrad("train", DIGITS, "--epochs", 1, "--weights-in", tmp_path / "missing.safetensors")
+    assert proc.returncode != 0 and "dense3.b" in proc.stderr, proc.stderr
+
+
+def test_huge_learning_rate_exits_nonzero_and_writes_finite_weights(gpu_device, tmp_path):
+    out = tmp_path / "w.safetensors"
+    # SGD: under the example's Adam a step is bounded by lr and the numbers stay finite
+    proc = wiregrad("train", DIGITS, "--lr", "1e6", "--optimizer", "sgd", "--weights-out", out, "--json")
+    assert proc.returncode != 0
+    assert "error:" in proc.stderr and "step" in proc.stderr and "NaN or infinite" in proc.stderr, proc.stderr
+    result = result_line(proc)
+    assert "error" in result and "step" in result["error"]
+    w = load_weights(out, shapes(DIGITS))
+    assert all(np.all(np.isfinite(v)) for v in w.values())
+
+
+def test_ctrl_c_stops_cleanly_and_writes_outputs(gpu_device, tmp_path):
+    weights, metrics = tmp_path / "w.safetensors", tmp_path / "m.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "app", "train", str(SPIRAL), "--weights-out", str(weights),
+                             "--metrics-out", str(metrics)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(120, proc.kill)
+    watchdog.start()
+    try:
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if "train loss" in line:          # the end-of-epoch line
+                break
+        assert proc.poll() is None, "training ended before the first epoch line:\n" + "".join(seen)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    rows = read_csv(metrics)
+    assert len(rows) >= 1 and int(rows[0]["epoch"]) == 1
+    assert len(rows) < 100, "the run was not interrupted"
+    w = load_weights(weights, shapes(SPIRAL))
+    assert all(np.all(np.isfinite(v)) for v in w.values())
