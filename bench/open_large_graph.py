@@ -60,8 +60,12 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args(argv)
 
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
     app = QApplication.instance() or QApplication(["bench"])
+    settings_dir = tempfile.mkdtemp(prefix="wiregrad-bench-")      # keep the user's recent files clean
+    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
+        QSettings.setPath(fmt, QSettings.UserScope, settings_dir)
     from app.model import graphfile
     from app.ui.main_window import MainWindow
 

@@ -103,6 +103,23 @@ def test_dragging_a_wire_end_away_disconnects_and_onto_another_input_moves_it(wi
     assert window.document.edges == [Edge("input1", "y", "relu1", "x")]
 
 
+def test_an_undo_while_a_wire_is_being_drawn_drops_the_wire(window):
+    for kind, x in (("input", 0), ("relu", 250), ("tanh", 500)):
+        window.editor.add_node(kind, (x, 0))
+    settle()
+    view = window.canvas.viewport()
+    start, end = port_point(window, "input1", "y", True), port_point(window, "relu1", "x", False)
+    QTest.mousePress(view, Qt.LeftButton, Qt.NoModifier, start)
+    QTest.mouseMove(view, start + QPoint(40, 10))
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key_Z, Qt.ControlModifier)        # removes tanh1 meanwhile
+    QTest.mouseMove(view, end)
+    QTest.mouseRelease(view, Qt.LeftButton, Qt.NoModifier, end)
+    settle()
+    assert "tanh1" not in window.document.nodes
+    assert window.document.edges == [] and not window.canvas.graph._ghost.isVisible()
+
+
 def test_problems_get_a_badge_and_the_offending_port_is_marked(window):
     window.editor.add_node("dense", (0, 0))
     settle()

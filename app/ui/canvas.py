@@ -4,6 +4,9 @@ palette drops, Tab quick-add, zoom toward the cursor, pan, fit.
 """
 from __future__ import annotations
 
+import functools
+import sys
+
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QCursor, QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QToolTip
@@ -17,6 +20,19 @@ from .palette import KIND_MIME
 from .style import colors, scene_font
 
 ZOOM_MIN, ZOOM_MAX = 0.15, 4.0
+
+
+def guarded(handler):
+    """An event handler whose errors are reported (sys.excepthook: printed, or failing the test
+    under pytest-qt) instead of unwinding through Qt's C++ frames, which can take the whole
+    editor down with the user's work."""
+    @functools.wraps(handler)
+    def run(self, event):
+        try:
+            return handler(self, event)
+        except Exception:
+            sys.excepthook(*sys.exc_info())
+    return run
 GRID = 20.0
 
 
@@ -52,6 +68,8 @@ class GraphScene(QGraphicsScene):
                           [e.src_port for e in self.doc.edges if e.src == node_id])
 
     def _on_doc(self, event: str, data: dict) -> None:
+        if self._drag is not None:     # an undo in the middle of drawing a wire: drop the wire
+            self._cancel_drag()
         if event == "node_added":
             self._add_node(data["id"])
         elif event == "node_removed":
@@ -223,6 +241,7 @@ class GraphScene(QGraphicsScene):
                 return next(iter(item.inputs.values())) if len(item.inputs) == 1 else None
         return None
 
+    @guarded
     def mousePressEvent(self, event):
         port = self._port_at(event.scenePos()) if event.button() == Qt.LeftButton else None
         if port is None:
@@ -241,6 +260,16 @@ class GraphScene(QGraphicsScene):
         self._drag["target"] = None
         self._ghost.show()
         self._follow(event.scenePos())
+
+    def _cancel_drag(self) -> dict:
+        d, self._drag = self._drag, None
+        self._ghost.hide()
+        if d["target"] is not None:
+            d["target"].set_target(None)
+        if d["edge"] is not None and d["edge"] in self.wires:
+            self.wires[d["edge"]].setVisible(True)
+        self.status.emit("")
+        return d
 
     def _follow(self, pos: QPointF) -> None:
         d = self._drag
@@ -272,6 +301,7 @@ class GraphScene(QGraphicsScene):
             return str(e)
         return None
 
+    @guarded
     def mouseMoveEvent(self, event):
         if self._drag is not None:
             self._follow(event.scenePos())
@@ -279,20 +309,15 @@ class GraphScene(QGraphicsScene):
             return
         super().mouseMoveEvent(event)
 
+    @guarded
     def mouseReleaseEvent(self, event):
         if self._drag is None:
             super().mouseReleaseEvent(event)
             self._commit_move()
             return
         event.accept()
-        d, self._drag = self._drag, None
-        self._ghost.hide()
-        if d["target"] is not None:
-            d["target"].set_target(None)
-        self.status.emit("")
+        d = self._cancel_drag()
         target, old = d["target"], d["edge"]
-        if old is not None and old in self.wires:
-            self.wires[old].setVisible(True)
         if target is None:
             if old is not None:           # a wire's end dragged off its input: disconnect
                 self.editor.disconnect(old)
@@ -468,6 +493,7 @@ class Canvas(QGraphicsView):
         else:
             super().dragMoveEvent(event)
 
+    @guarded
     def dropEvent(self, event):
         if not event.mimeData().hasFormat(KIND_MIME):
             return super().dropEvent(event)

@@ -92,10 +92,19 @@ class MainWindow(QMainWindow):
             self.adapter_label.setText("GPU: looking…")
             self._adapter.start(adapter_probe)
         self.setWindowIcon(icon("wiregrad"))
-        self.resize(1280, 800)
+        self.resize(*self._initial_size())
         self._update_title()
         self.editor.flush()
         _windows.append(self)
+
+    @staticmethod
+    def _initial_size() -> tuple[int, int]:
+        """Most of the screen, up to 1600x1000; 1280x800 where there is no real screen (offscreen)."""
+        screen = QGuiApplication.primaryScreen()
+        g = screen.availableGeometry() if screen else None
+        if g is None or g.width() < 1000:
+            return 1280, 800
+        return min(1600, int(g.width() * 0.85)), min(1000, int(g.height() * 0.85))
 
     # ---- building the window ----------------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, area, name: str) -> QDockWidget:
