@@ -159,6 +159,29 @@ GRAPHS = {f.__name__: f for f in (shared_parameter, multiply_self, matmul_p_p, a
                                   several_losses, skip_connections, loss_feeding_a_loss)}
 
 
+# ---------------------------------------------------------------------- the comparison itself
+
+def test_compare_accepts_a_one_sided_derivative_only_at_a_kink():
+    """gradcheck's _compare: at a smooth point the engine must match central differences; at
+    a kink within ±eps (ReLU at 0, tied maxima) anything between the one-sided derivatives."""
+    from app.gradcheck import _compare
+    at = np.array([0.0, 1.0, -2.0])
+
+    def cost(f):
+        return lambda i, h: float(sum(f(v) for v in at + h * (np.arange(3) == i)))
+    relu, square = cost(lambda v: max(v, 0.0)), cost(lambda v: v * v)
+
+    def err(f, grad):
+        return _compare(np.array(grad), 3, f, np.random.default_rng(0), 3, 1e-6)
+    assert err(relu, [1.0, 1.0, 0.0]) < 1e-6          # the right-hand derivative at the kink
+    assert err(relu, [0.0, 1.0, 0.0]) < 1e-6          # the left-hand one
+    assert err(relu, [0.3, 1.0, 0.0]) < 1e-6          # a subgradient
+    assert err(relu, [1.5, 1.0, 0.0]) > 0.3           # beyond both sides
+    assert err(relu, [1.0, 0.9, 0.0]) > 0.05          # wrong at a smooth point
+    assert err(square, [0.0, 2.0, -4.0]) < 1e-6
+    assert err(square, [0.0, 2.01, -4.0]) > 1e-3
+
+
 # ---------------------------------------------------------------------- fixed graphs
 
 @pytest.mark.parametrize("name", sorted(GRAPHS))
