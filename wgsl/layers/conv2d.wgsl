@@ -123,3 +123,102 @@ fn backward_b(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     }
     db[o] = db[o] + acc;
 }
+
+// ---- the implicit GEMM (one group): positions as rows r = (n·Ho + oy)·Wo + ox, taps as
+// columns j = (c·K + ky)·K + kx; cols is (N·Ho·Wo, C·K·K), the row matrices (N·Ho·Wo, O).
+
+//! entry im2col
+// One invocation per (row, input channel): writes that channel's K·K taps of the row.
+@compute @workgroup_size(64)
+fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    let P = U.Ho * U.Wo;
+    if (i >= U.N * P * U.C) { return; }
+    let c = i % U.C;
+    let r = i / U.C;
+    let n = r / P;
+    let ox = r % U.Wo;
+    let oy = (r / U.Wo) % U.Ho;
+    let y0 = i32(oy * U.S) - i32(U.PT);
+    let x0 = i32(ox * U.S) - i32(U.PL);
+    let xb = (n * U.C + c) * U.H;
+    var o = (r * U.C + c) * U.K * U.K;
+    for (var ky = 0u; ky < U.K; ky++) {
+        let iy = y0 + i32(ky * U.D);
+        let rowok = iy >= 0 && iy < i32(U.H);
+        let xr = (xb + u32(clamp(iy, 0, i32(U.H) - 1))) * U.W;
+        for (var kx = 0u; kx < U.K; kx++) {
+            let ix = x0 + i32(kx * U.D);
+            let ok = rowok && ix >= 0 && ix < i32(U.W);
+            cols[o] = select(0.0, x[xr + u32(clamp(ix, 0, i32(U.W) - 1))], ok);
+            o++;
+        }
+    }
+}
+
+//! entry to_nchw
+// y[n, o, p] = rows[(n·P + p)·O + o], one invocation per element of y.
+@compute @workgroup_size(64)
+fn to_nchw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    let P = U.Ho * U.Wo;
+    if (i >= U.N * U.O * P) { return; }
+    let p = i % P;
+    let o = (i / P) % U.O;
+    let n = i / (P * U.O);
+    y[i] = rows[(n * P + p) * U.O + o];
+}
+
+//! entry to_rows
+// The inverse: rows[(n·P + p)·O + o] = dy[n, o, p].
+@compute @workgroup_size(64)
+fn to_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    let P = U.Ho * U.Wo;
+    if (i >= U.N * U.O * P) { return; }
+    let p = i % P;
+    let o = (i / P) % U.O;
+    let n = i / (P * U.O);
+    rows[(n * P + p) * U.O + o] = dy[i];
+}
+
+//! entry bias_rows
+// db[o] += Σ over rows of dy's row matrix.
+@compute @workgroup_size(64)
+fn bias_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let o = linear_id(gid, nwg);
+    if (o >= U.O) { return; }
+    let R = U.N * U.Ho * U.Wo;
+    var acc = 0.0;
+    for (var r = 0u; r < R; r++) { acc += rows[r * U.O + o]; }
+    db[o] = db[o] + acc;
+}
+
+//! entry col2im
+// One invocation per input element: dx += Σ dcols over every (row, tap) that read it.
+@compute @workgroup_size(64)
+fn col2im(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = linear_id(gid, nwg);
+    if (i >= U.N * U.C * U.H * U.W) { return; }
+    let ix = i32(i % U.W);
+    let iy = i32((i / U.W) % U.H);
+    let c = (i / (U.W * U.H)) % U.C;
+    let n = i / (U.W * U.H * U.C);
+    let S = i32(U.S);
+    let kk = U.C * U.K * U.K;
+    var acc = 0.0;
+    for (var ky = 0u; ky < U.K; ky++) {
+        let ty = iy + i32(U.PT) - i32(ky * U.D);
+        if (ty < 0 || ty % S != 0) { continue; }
+        let oy = u32(ty / S);
+        if (oy >= U.Ho) { continue; }
+        for (var kx = 0u; kx < U.K; kx++) {
+            let tx = ix + i32(U.PL) - i32(kx * U.D);
+            if (tx < 0 || tx % S != 0) { continue; }
+            let ox = u32(tx / S);
+            if (ox >= U.Wo) { continue; }
+            acc += dcols[((n * U.Ho + oy) * U.Wo + ox) * kk + (c * U.K + ky) * U.K + kx];
+        }
+    }
+    dx[i] = dx[i] + acc;
+}

@@ -11,7 +11,8 @@ The inductive step: every weight is shared by every position of the output, so
     dx[n, c, iy, ix] += Σ over every (o, ky, kx, oy, ox) whose tap lands on (iy, ix) of dy · w
                                                                    (one invocation per input element)
 All three gather, so no two invocations write one element (WGSL has no float atomics).
-The forward is direct: one invocation per output element.
+One group (the usual case) runs as an implicit GEMM on ops/matmul.wgsl (see _lower_gemm);
+grouped and depthwise convolutions run direct kernels, one invocation per element written.
 """
 import math
 
@@ -78,12 +79,52 @@ def _reference(i, w, p):
                         p["dilation"], groups)}
 
 
+# Above this many elements in the column matrix, stay with the direct kernels (memory).
+IM2COL_LIMIT = 1 << 24
+
+
 def _lower(ctx):
     n = ctx.shape_in("x")[0]
     g = _geometry({"x": (None, *ctx.shape_in("x")[1:])}, ctx.params)
     p = ctx.params
     u = dict(N=n, C=g["C"], H=g["H"], W=g["W"], O=p["channels"], Ho=g["Ho"], Wo=g["Wo"], K=p["kernel"],
              S=p["stride"], D=p["dilation"], PT=g["PT"], PL=g["PL"], G=g["G"])
+    rows, kk = n * g["Ho"] * g["Wo"], g["C"] * p["kernel"] ** 2
+    if g["G"] == 1 and rows * kk <= IM2COL_LIMIT:
+        _lower_gemm(ctx, u, rows, kk)
+    else:
+        _lower_direct(ctx, u, g)
+
+
+def _lower_gemm(ctx, u, rows, kk):
+    """One group: an implicit GEMM through the tuned ops/matmul.wgsl. With the column matrix
+    cols[(n, oy, ox), (c, ky, kx)] (im2col) and W as (O, C·K·K):
+        Y = cols · Wᵀ (+ b)      dW += dYᵀ · cols      dcols = dY · W      dx += col2im(dcols)
+    where Y, dY are (N·Ho·Wo, O): rows of positions, which to_nchw / to_rows turn from and to
+    y's (N, O, Ho, Wo). col2im gathers, per input element, every tap that read it."""
+    p, o = ctx.params, u["O"]
+    cols = ctx.scratch("cols", rows * kk)
+    ym = ctx.scratch("y_rows", rows * o)
+    ctx.forward("im2col", groups_1d(rows * u["C"]), {"x": ctx.x("x")}, {"cols": cols}, **u)
+    ctx.matmul("forward", cols, ctx.w("w"), ym, rows, o, kk, tb=True, bias=ctx.w("b") if p["bias"] else None)
+    ctx.forward("to_nchw", groups_1d(ctx.size_out()), {"rows": ym}, {"y": ctx.y()}, **u)
+    dy = ctx.dy()
+    if dy is None:
+        return
+    dym = ctx.scratch("dy_rows", rows * o)
+    ctx.backward("to_rows", groups_1d(ctx.size_out()), {"dy": dy}, {"rows": dym}, **u)
+    ctx.matmul("backward", dym, cols, ctx.dw("w"), o, kk, rows, ta=True, acc=True)
+    if p["bias"]:
+        ctx.backward("bias_rows", groups_1d(o), {"rows": dym}, {"db": ctx.dw("b")}, **u)
+    if ctx.dx("x"):
+        dcols = ctx.scratch("dcols", rows * kk)
+        ctx.matmul("backward", dym, ctx.w("w"), dcols, rows, kk, o)
+        ctx.backward("col2im", groups_1d(ctx.size_in("x")), {"dcols": dcols}, {"dx": ctx.dx("x")}, **u)
+
+
+def _lower_direct(ctx, u, g):
+    """Grouped (and depthwise) convolutions: direct kernels, one invocation per element written."""
+    p = ctx.params
     # without a bias the kernel's `b` binding is the weights, never read (has_bias = 0)
     b = ctx.w("b") if p["bias"] else ctx.w("w")
     ctx.forward("forward", groups_1d(ctx.size_out()), {"x": ctx.x("x"), "w": ctx.w("w"), "b": b}, {"y": ctx.y()},
@@ -110,7 +151,8 @@ KIND = LayerKind(
             Param("depthwise", "bool", False, doc="one group per input channel (overrides groups)"),
             Param("bias", "bool", True, doc="add a learnable bias per output channel")],
     weights=_weights, shape=_shape, reference=_reference, lower=_lower,
-    shader="layers/conv2d.wgsl", entries=("forward", "backward_x", "backward_w", "backward_b"),
+    shader="layers/conv2d.wgsl",
+    entries=("im2col", "to_nchw", "to_rows", "bias_rows", "col2im", "forward", "backward_x", "backward_w", "backward_b"),
     doc="2-D convolution over channels-first images (?, C, H, W), with stride, padding, dilation and groups "
         "(depthwise too). Weights (out, in/groups, k, k) as PyTorch's.",
     summary=lambda p: f"{p['channels']} ch, {window_summary(p)}"
