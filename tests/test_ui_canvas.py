@@ -135,6 +135,21 @@ def test_problems_get_a_badge_and_the_offending_port_is_marked(window):
     assert item.param_count == 2 * 16 + 16
 
 
+def test_the_problem_count_in_the_status_bar_goes_to_each_problem(window):
+    window.open_example(example("residual_mlp"))
+    settle()
+    assert window.problems_button.text() == "No problems"
+    window.editor.delete(["relu2", "tanh1"])
+    settle()
+    assert window.problems_button.text() == "2 problems"
+    assert "add1.b: input is not connected" in window.problems_button.toolTip()
+    QTest.mouseClick(window.problems_button, Qt.LeftButton)
+    assert window.selected_node_ids() == ["add1"]
+    assert "input is not connected" in window.inspector.details.text()
+    QTest.mouseClick(window.problems_button, Qt.LeftButton)            # the only node with problems
+    assert window.selected_node_ids() == ["add1"]
+
+
 def test_moving_several_nodes_is_one_undo_step(window):
     window.open_example(example("digits_mlp"))
     settle()

@@ -20,6 +20,7 @@ from .palette import KIND_MIME
 from .style import colors, scene_font
 
 ZOOM_MIN, ZOOM_MAX = 0.15, 4.0
+GRID = 20.0
 
 
 def guarded(handler):
@@ -33,7 +34,6 @@ def guarded(handler):
         except Exception:
             sys.excepthook(*sys.exc_info())
     return run
-GRID = 20.0
 
 
 class GraphScene(QGraphicsScene):
@@ -98,7 +98,7 @@ class GraphScene(QGraphicsScene):
         self._ghost.hide()
         self.addItem(self._ghost)
         for node_id in self.doc.nodes:
-            self._add_node(node_id, place=False)
+            self._add_node(node_id)
         missing = [n for n in self.doc.nodes if n not in self.doc.positions]
         if missing:       # a file without layout: show it laid out, without changing the document
             laid = layered_positions(self.doc, lambda n: self.nodes[n].height)
@@ -110,10 +110,9 @@ class GraphScene(QGraphicsScene):
             self.set_flow(*self._flow)
         self.highlight_node(self._highlight)
 
-    def _add_node(self, node_id: str, place: bool = True) -> None:
+    def _add_node(self, node_id: str) -> None:
         item = NodeItem(self.doc.nodes[node_id], self._ports_of(node_id))
-        pos = self.doc.positions.get(node_id)
-        item.setPos(*pos) if pos is not None else item.setPos(0, 0)
+        item.setPos(*self.doc.positions.get(node_id, (0, 0)))
         self.addItem(item)
         self.nodes[node_id] = item
 
@@ -178,9 +177,6 @@ class GraphScene(QGraphicsScene):
         for edge, wire in self.wires.items():
             shape = analysis.shapes.get((edge.src, edge.src_port))
             wire.set_label(fmt_shape(shape) if shape is not None else "?", shape is not None)
-            wire.setToolTip(f"{edge.src}.{edge.src_port} → {edge.dst}.{edge.dst_port}"
-                            + (f"\n{fmt_shape(shape)}" if shape is not None else "\nshape unknown: see the problems upstream")
-                            + (f"\n{wire.flow[0]:.3g}" if wire.flow else ""))
 
     # ---- overlays for training ----------------------------------------------------------------
     def set_flow(self, edge_values: dict, node_values: dict) -> None:

@@ -17,23 +17,21 @@ from ..model.document import Document, Edge, Node
 MIME = "application/x-wiregrad-graph+json"
 
 
-def fragment(doc: Document, node_ids: list[str]) -> Document:
-    keep = [n for n in doc.nodes if n in set(node_ids)]          # document order
-    part = Document()
-    for n in keep:
-        part.nodes[n] = copy.deepcopy(doc.nodes[n])
-        if n in doc.positions:
-            part.positions[n] = doc.positions[n]
+def fragment(doc: Document, node_ids: list[str], drawn_at: dict | None = None) -> Document:
+    """The nodes, the edges among them and their positions, as a document of their own.
+    drawn_at: where the canvas shows nodes the document has no position for."""
+    part, chosen = Document(), set(node_ids)
+    for n in doc.nodes:                              # document order
+        if n in chosen:
+            part.nodes[n] = copy.deepcopy(doc.nodes[n])
+            pos = doc.positions.get(n) or (drawn_at or {}).get(n)
+            if pos is not None:
+                part.positions[n] = pos
     part.edges = [e for e in doc.edges if e.src in part.nodes and e.dst in part.nodes]
     return part
 
 
-def to_mime(doc: Document, node_ids: list[str], positions: dict | None = None) -> QMimeData:
-    """positions: where the nodes are drawn, for nodes the document has no position for."""
-    part = fragment(doc, node_ids)
-    for n in part.nodes:
-        if n not in part.positions and positions and n in positions:
-            part.positions[n] = positions[n]
+def to_mime(part: Document) -> QMimeData:
     text = graphfile.dumps(part)
     mime = QMimeData()
     mime.setData(MIME, text.encode("utf-8"))

@@ -368,11 +368,21 @@ class WireItem(QGraphicsItem):
             self.prepareGeometryChange()
             self.label, self.known = text, known
             self._place_label()
+            self._update_tooltip()
             self.update()
 
     def set_flow(self, flow: tuple[float, float] | None) -> None:
         self.flow = flow
+        self._update_tooltip()
         self.update()
+
+    def _update_tooltip(self) -> None:
+        e = self.edge
+        if e is None:
+            return
+        shape = self.label if self.known else "shape unknown: see the problems upstream"
+        flow = f"\nflow {self.flow[0]:.3g}" if self.flow else ""
+        self.setToolTip(f"{e.src}.{e.src_port} → {e.dst}.{e.dst_port}\n{shape}{flow}")
 
     def _place_label(self) -> None:
         if not self.label:

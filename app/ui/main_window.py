@@ -297,14 +297,15 @@ class MainWindow(QMainWindow):
         self.adapter_label.setText(f"GPU: {short}")
 
     def show_next_problem(self) -> None:
-        nodes = [p.node for p in self.editor.analysis.problems if p.node in self.document.nodes]
+        problems = self.editor.analysis.problems
+        nodes = list(dict.fromkeys(p.node for p in problems if p.node in self.document.nodes))
         if not nodes:
-            if self.editor.analysis.problems:
-                self._status(str(self.editor.analysis.problems[0]))
+            if problems:               # a problem of the whole graph (no loss): say it
+                self._status(str(problems[0]))
             return
         current = self.selected_node_ids()
-        after = [n for n in nodes if current and nodes.index(n) > nodes.index(current[0])] if current and current[0] in nodes else []
-        target = (after or nodes)[0]
+        after = nodes.index(current[0]) + 1 if current and current[0] in nodes else 0
+        target = nodes[after % len(nodes)]
         self.canvas.graph.select_only([target])
         self.canvas.center_on_node(target)
 
@@ -351,14 +352,14 @@ class MainWindow(QMainWindow):
     def delete_selection(self) -> None:
         self.editor.delete(self.selected_node_ids(), self.canvas.graph.selected_edges())
 
-    def _fragment_mime(self, ids):
-        return clipboard.to_mime(self.document, ids, self.canvas.graph.item_positions())
+    def _fragment(self, ids: list[str]) -> Document:
+        return clipboard.fragment(self.document, ids, self.canvas.graph.item_positions())
 
     def copy(self) -> bool:
         ids = self.selected_node_ids()
         if not ids:
             return False
-        QGuiApplication.clipboard().setMimeData(self._fragment_mime(ids))
+        QGuiApplication.clipboard().setMimeData(clipboard.to_mime(self._fragment(ids)))
         self._status(f"Copied {len(ids)} node{'s' if len(ids) != 1 else ''}")
         return True
 
@@ -382,8 +383,7 @@ class MainWindow(QMainWindow):
     def duplicate(self) -> None:
         ids = self.selected_node_ids()
         if ids:
-            part = clipboard.from_mime(self._fragment_mime(ids))
-            self.canvas.graph.select_only(self.editor.paste(part, (30, 30), "Duplicate"))
+            self.canvas.graph.select_only(self.editor.paste(self._fragment(ids), (30, 30), "Duplicate"))
 
     def auto_layout(self) -> None:
         items = self.canvas.graph.nodes
