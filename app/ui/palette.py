@@ -15,16 +15,18 @@ KIND_MIME = "application/x-wiregrad-kind"
 
 
 def matching_kinds(text: str) -> list[LayerKind]:
-    """Kinds whose name, category or description match every word of text. Best first: names
-    that begin with the whole text ("softmax cross" finds SoftmaxCrossEntropy), then names that
-    begin with the first word, then the rest; ties in category order."""
+    """Kinds that match every word of text: a word matches the start of a word of the kind's
+    name or category, or (from three letters on) any part of its description. Best first:
+    names that begin with the whole text ("softmax cross" finds SoftmaxCrossEntropy), then
+    names that begin with the first word, then the rest; ties in category order."""
     words = text.lower().split()
     typed = "".join(words)
     order = {c: i for i, c in enumerate(CATEGORIES)}
     found = []
     for kind in all_kinds().values():
-        hay = f"{kind.name} {display_name(kind.name)} {kind.category} {kind.doc}".lower()
-        if all(w in hay for w in words):
+        names = [*kind.name.split("_"), kind.name.replace("_", ""), display_name(kind.name).lower(), kind.category.lower()]
+        doc = kind.doc.lower()
+        if all(any(n.startswith(w) for n in names) or (len(w) >= 3 and w in doc) for w in words):
             name = kind.name.replace("_", "")
             rank = 0 if name.startswith(typed) else 1 if words and name.startswith(words[0]) else 2
             found.append((rank if words else 0, order.get(kind.category, len(order)), kind.name, kind))
