@@ -16,6 +16,7 @@ from .model.weights import WeightsError, load_weights, save_weights
 from .session import Session, TrainingError
 
 STATS_EVERY = 25   # steps between reads of the stats buffer (never per step)
+METRICS = ["epoch", "step", "train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy"]  # CSV columns
 
 
 def _expected_shapes(doc) -> dict:
@@ -24,6 +25,11 @@ def _expected_shapes(doc) -> dict:
 
 
 def train_main(args) -> int:
+    for flag, path in (("--weights-out", args.weights_out), ("--metrics-out", args.metrics_out)):
+        if path and not Path(path).resolve().parent.is_dir():   # say so now, not after training
+            print(f"error: {flag} {path}: the folder {Path(path).resolve().parent} doesn't exist",
+                  file=sys.stderr)
+            return 1
     try:
         doc = load(args.graph)
         graph_dir = Path(args.graph).resolve().parent
@@ -45,15 +51,16 @@ class Run:
 
     def go(self) -> int:
         s = self.s
-        if s.dropped_per_epoch:
-            self.say(f"note: {s.dropped_per_epoch} training samples don't fill a last batch of {s.batch}; "
-                     f"each epoch drops them (a new shuffle each epoch)")
-        self.say(f"training on {s.adapter}: {len(s.data.x_train)} samples, batch {s.batch}, "
-                 f"{s.steps_per_epoch} steps/epoch, {s.epochs} epochs")
         status, error = 0, None
         t0 = time.perf_counter()
-        train_time = 0.0
-        try:
+        train_time = 0.0        # stepping only, not evaluation: what steps_per_second divides by
+        t_epoch = None
+        try:                    # from the first line printed: a Ctrl-C any time after it is clean
+            if s.dropped_per_epoch:
+                self.say(f"note: {s.dropped_per_epoch} training samples don't fill a last batch of {s.batch}; "
+                         f"each epoch drops them (a new shuffle each epoch)")
+            self.say(f"training on {s.adapter}: {len(s.data.x_train)} samples, batch {s.batch}, "
+                     f"{s.steps_per_epoch} steps/epoch, {s.epochs} epochs")
             for epoch in range(s.epochs):
                 losses = []
                 t_epoch = time.perf_counter()
@@ -62,6 +69,7 @@ class Run:
                     losses.append(st.loss)
                     self.progress(epoch, st.loss, (s.step - epoch * s.steps_per_epoch), time.perf_counter() - t_epoch)
                 train_time += time.perf_counter() - t_epoch
+                t_epoch = None
                 self.epoch_done(epoch, float(np.mean(losses)))
         except TrainingError as e:
             status, error = 1, str(e)
@@ -69,11 +77,15 @@ class Run:
         except KeyboardInterrupt:
             status, error = 130, "interrupted"
             self.say("\ninterrupted: writing what was trained so far")
-        if not train_time:
-            train_time = time.perf_counter() - t0
+        if t_epoch is not None:             # stopped within an epoch: count its steps' time too
+            train_time += time.perf_counter() - t_epoch
         test_loss, test_acc = s.evaluate("test")
         train_loss = self.rows[-1]["train_loss"] if self.rows else float("nan")
-        self.write_outputs()
+        try:
+            self.write_outputs()
+        except OSError as e:
+            status, error = status or 1, error or f"writing the outputs: {e}"
+            self.say(f"error: {error}")
         result = {"test_accuracy": test_acc, "test_loss": test_loss, "train_loss": train_loss, "steps": s.step,
                   "steps_per_second": s.step / train_time if train_time else 0.0, "adapter": s.adapter,
                   "epochs": len(self.rows), "seconds": time.perf_counter() - t0}
@@ -117,9 +129,9 @@ class Run:
         if self.args.weights_out:
             save_weights(self.args.weights_out, self.s.last_finite)
             self.say(f"weights written to {self.args.weights_out}")
-        if self.args.metrics_out and self.rows:
+        if self.args.metrics_out:        # asked for, it is written, if only its header
             with open(self.args.metrics_out, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=list(self.rows[0]))
+                w = csv.DictWriter(f, fieldnames=METRICS)
                 w.writeheader()
                 w.writerows(self.rows)
             self.say(f"metrics written to {self.args.metrics_out}")

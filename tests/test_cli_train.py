@@ -130,7 +130,9 @@ def test_huge_learning_rate_exits_nonzero_and_writes_finite_weights(gpu_device, 
     assert all(np.all(np.isfinite(v)) for v in w.values())
 
 
-def test_ctrl_c_stops_cleanly_and_writes_outputs(gpu_device, tmp_path):
+def interrupt(tmp_path, after: str):
+    """Train spiral.json (100 epochs) with weights and metrics out; SIGINT once a stderr line
+    containing `after` appears. Returns (exit code, stderr, metrics rows, weights)."""
     weights, metrics = tmp_path / "w.safetensors", tmp_path / "m.csv"
     proc = subprocess.Popen([sys.executable, "-m", "app", "train", str(SPIRAL), "--weights-out", str(weights),
                              "--metrics-out", str(metrics)], cwd=ROOT, stdout=subprocess.PIPE,
@@ -141,9 +143,9 @@ def test_ctrl_c_stops_cleanly_and_writes_outputs(gpu_device, tmp_path):
         seen = []
         for line in proc.stderr:
             seen.append(line)
-            if "train loss" in line:          # the end-of-epoch line
+            if after in line:
                 break
-        assert proc.poll() is None, "training ended before the first epoch line:\n" + "".join(seen)
+        assert proc.poll() is None, f"training ended before a line with {after!r}:\n" + "".join(seen)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -151,9 +153,26 @@ def test_ctrl_c_stops_cleanly_and_writes_outputs(gpu_device, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, err
-    assert "interrupted" in err
-    rows = read_csv(metrics)
-    assert len(rows) >= 1 and int(rows[0]["epoch"]) == 1
-    assert len(rows) < 100, "the run was not interrupted"
+    assert "interrupted" in err and "Traceback" not in err, err
     w = load_weights(weights, shapes(SPIRAL))
     assert all(np.all(np.isfinite(v)) for v in w.values())
+    return read_csv(metrics), w
+
+
+def test_ctrl_c_stops_cleanly_and_writes_outputs(gpu_device, tmp_path):
+    rows, _ = interrupt(tmp_path, "train loss")       # after the end-of-epoch line
+    assert len(rows) >= 1 and int(rows[0]["epoch"]) == 1
+    assert len(rows) < 100, "the run was not interrupted"
+
+
+def test_ctrl_c_before_an_epoch_ends_still_writes_both(gpu_device, tmp_path):
+    rows, w = interrupt(tmp_path, "training on")      # the first line
+    assert rows == []                                 # the CSV holds its header
+    assert (tmp_path / "m.csv").read_text().startswith("epoch,step,train_loss")
+
+
+def test_an_output_folder_that_does_not_exist_fails_before_training(gpu_device, tmp_path):
+    proc = wiregrad("train", DIGITS, "--epochs", 1, "--weights-out", tmp_path / "no" / "w.safetensors")
+    assert proc.returncode == 1
+    assert "--weights-out" in proc.stderr and "doesn't exist" in proc.stderr, proc.stderr
+    assert "training on" not in proc.stderr and "Traceback" not in proc.stderr
