@@ -359,6 +359,7 @@ class Canvas(QGraphicsView):
         self.setMouseTracking(True)
         self._pan: QPointF | None = None
         self._space = False
+        self._showed_hint = False
         self.graph.status.connect(self.message)
 
     # ---- coordinates --------------------------------------------------------------------------
@@ -520,7 +521,11 @@ class Canvas(QGraphicsView):
         painter.drawPoints(points)
 
     def drawForeground(self, painter: QPainter, rect: QRectF):
-        if self.graph.nodes:
+        empty = not self.graph.nodes
+        if empty != self._showed_hint:        # the hint comes or goes: repaint all of it, not a corner
+            self._showed_hint = empty
+            QTimer.singleShot(0, self.viewport().update)
+        if not empty:
             return
         painter.save()
         painter.resetTransform()
