@@ -76,6 +76,8 @@ class Session:
                          data_rows=n, optimizer=t["optimizer"])
         self.device = device
         self.engine = Engine(self.low.program, device)
+        # the phases of one training step (a fused program runs its own, see app/model/fused.py)
+        self.train_phases = tuple(self.low.program.meta.get("train_phases", TRAIN_PHASES))
         self.adapter = _adapter_name()
         for node_id in self.low.feeds:
             self.engine.write(f"data:{node_id}", self._split_for(node_id, "train"))
@@ -107,8 +109,8 @@ class Session:
         left = self.steps_per_epoch - self.step % self.steps_per_epoch
         steps = max(1, min(steps, left))
         if steps > 1:
-            self.engine.run(TRAIN_PHASES, repeat=steps - 1)
-        self.engine.run(TRAIN_PHASES + (("stats",) if stats else ()), repeat=1)
+            self.engine.run(self.train_phases, repeat=steps - 1)
+        self.engine.run(self.train_phases + (("stats",) if stats else ()), repeat=1)
         self.step += steps
         if self.step % self.steps_per_epoch == 0:
             self._start_epoch()

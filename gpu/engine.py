@@ -7,6 +7,11 @@ Everything that can be checked is checked when the Engine is built (bindings, al
 workgroup limits, compilation): wgpu-native raises validation errors from encoding as
 exceptions, but one found at queue.submit aborts the whole process.
 
+Views: `program.meta["views"]` may map a tensor to (base tensor, element offset): it then has
+no buffer of its own but is the range of its base's buffer (a flat parameter buffer, say, that
+one optimizer dispatch updates whole). Offsets are multiples of 64 elements (256 bytes, the
+largest storage offset alignment WebGPU allows); a view's init is uploaded into its range.
+
 Recovering from a lost device: catch KernelError from Engine.run (its `cause` is the wgpu
 error), call gpu.device.reset_device(), build a new Engine from the same Program and write
 the host's last good copy of the weights and optimizer state back with Engine.write.
@@ -33,8 +38,9 @@ def _label(d: Dispatch) -> str:
     return f"{d.node or '?'}|{d.shader}:{d.entry}"
 
 
-def _check_bindings(d: Dispatch, program: Program) -> None:
+def _check_bindings(d: Dispatch, program: Program, base=lambda name: name) -> None:
     seen: dict[str, bool] = {}
+    access: dict[str, set] = {}          # buffer (a view's base) -> {read, write} bindings
     for b in d.bindings:
         if b.tensor not in program.tensors:
             raise ShaderError(f"binding {b.name!r} names unknown tensor {b.tensor!r}")
@@ -42,6 +48,11 @@ def _check_bindings(d: Dispatch, program: Program) -> None:
             raise ShaderError(f"tensor {b.tensor!r} is bound twice with write access "
                               f"(WebGPU forbids read_write aliasing another binding)")
         seen[b.tensor] = seen.get(b.tensor, False) or b.write
+        kinds = access.setdefault(base(b.tensor), set())
+        kinds.add(b.write)
+        if len(kinds) == 2:
+            raise ShaderError(f"buffer {base(b.tensor)!r} is bound both read-only and read_write "
+                              f"(through view {b.tensor!r}); WebGPU forbids that in one dispatch")
 
 
 class Engine:
@@ -50,11 +61,23 @@ class Engine:
         self._destroyed = False
         self.device = device if device is not None else get_device()
         self._dtypes = {name: t.dtype for name, t in program.tensors.items()}
-        self.buffers = {name: self._allocate(t) for name, t in program.tensors.items()}
+        for name, text in program.meta.get("sources", {}).items():   # generated kernels
+            shaders.register_source(name, text)
+        self._views = self._check_views(program.meta.get("views", {}))
+        self.buffers = {name: self._allocate(t) for name, t in program.tensors.items()
+                        if name not in self._views}
+        # tensor -> (byte offset, bytes) of its range in self.buffers[tensor]
+        self._ranges = {name: (0, buf.size) for name, buf in self.buffers.items()}
+        for name, (base, offset) in self._views.items():
+            buf = self.buffers[name] = self.buffers[base]
+            start = offset * 4
+            self._ranges[name] = (start, min(-(-program.tensors[name].size * 4 // 16) * 16, buf.size - start))
+            if program.tensors[name].init is not None:
+                self.write(name, program.tensors[name].init)
         missing = [n for n in program.zeroed if n not in self.buffers]
         if missing:
             raise KernelError(f"program.zeroed names unknown tensors: {', '.join(missing)}")
-        self._zeroed = [self.buffers[n] for n in program.zeroed]
+        self._zeroed = [(self.buffers[n], *self._ranges[n]) for n in program.zeroed]
         self._uniforms = []          # keeps uniform buffers alive with their bind groups
         # phase -> [(pipeline, bind_group, groups, dispatch)], all built up front
         self._phases = {phase: [self._prepare(d) for d in ds]
@@ -63,8 +86,29 @@ class Engine:
 
     # ------------------------------------------------------------------ building
 
+    def _check_views(self, views: dict) -> dict:
+        align = self.device.limits.get("min-storage-buffer-offset-alignment", 256) // 4
+        tensors = self.program.tensors
+        for name, (base, offset) in views.items():
+            problem = None
+            if name not in tensors or base not in tensors:
+                problem = "names an unknown tensor"
+            elif base in views:
+                problem = "has a view for its base"
+            elif offset < 0 or offset % max(align, 1) or offset + tensors[name].size > tensors[base].size:
+                problem = f"has offset {offset}, not aligned to {align} elements or past the end"
+            elif tensors[name].dtype != tensors[base].dtype:
+                problem = "differs in dtype from its base"
+            if problem:
+                raise KernelError(f"view {name!r} of {base!r} {problem}")
+        return {name: (base, int(offset)) for name, (base, offset) in views.items()}
+
+    def _base(self, name: str) -> str:
+        return self._views[name][0] if name in self._views else name
+
     def _allocate(self, t: Tensor):
-        nbytes = max(4, t.size * 4)
+        # padded to 16 bytes, so any f32 tensor can be bound as array<vec4<f32>> (see shaders)
+        nbytes = -(-t.size * 4 // 16) * 16
         limit = self.device.limits.get("max-storage-buffer-binding-size", nbytes)
         if nbytes > limit:
             raise KernelError(f"tensor {t.name!r}{_of(t.node)} needs {nbytes} bytes; the adapter "
@@ -73,26 +117,28 @@ class Engine:
             if t.init is None:       # WebGPU zero-fills new buffers
                 return self.device.create_buffer(label=t.name, size=nbytes, usage=_STORAGE)
             data = np.ascontiguousarray(t.init, dtype=DTYPES[t.dtype]).ravel()
+            if data.nbytes != nbytes:
+                data = np.concatenate([data, np.zeros((nbytes - data.nbytes) // 4, data.dtype)])
             return self.device.create_buffer_with_data(label=t.name, data=data, usage=_STORAGE)
         except _WGPU_ERRORS as e:
             raise KernelError.wrap(f"allocating tensor {t.name!r}", e, node=t.node) from e
 
     def _prepare(self, d: Dispatch):
         try:
-            _check_bindings(d, self.program)
+            _check_bindings(d, self.program, self._base)
             _check_groups(d, self.device.limits.get("max-compute-workgroups-per-dimension", 65535))
             k = shaders.kernel(self.device, d, self._dtypes)
-            resources = [self.buffers[b.tensor] for b in d.bindings]
+            resources = [(self.buffers[b.tensor], *self._ranges[b.tensor]) for b in d.bindings]
             if d.uniforms:
                 ubuf = self.device.create_buffer_with_data(
                     label=_label(d), data=shaders.uniform_bytes(d.uniforms),
                     usage=wgpu.BufferUsage.UNIFORM)
                 self._uniforms.append(ubuf)
-                resources.append(ubuf)
+                resources.append((ubuf, 0, ubuf.size))
             group = self.device.create_bind_group(
                 label=_label(d), layout=k.layout,
-                entries=[{"binding": i, "resource": {"buffer": buf, "offset": 0, "size": buf.size}}
-                         for i, buf in enumerate(resources)])
+                entries=[{"binding": i, "resource": {"buffer": buf, "offset": off, "size": size}}
+                         for i, (buf, off, size) in enumerate(resources)])
         except (ShaderError, *_WGPU_ERRORS) as e:
             raise KernelError.wrap("building kernel", e, node=d.node, shader=d.shader,
                                    entry=d.entry) from e
@@ -123,12 +169,13 @@ class Engine:
             raise ValueError(f"write {name!r}: {data.size} elements{where} don't fit a tensor "
                              f"of {t.size}")
         if data.size:
-            self.device.queue.write_buffer(self.buffers[name], start * 4, data)
+            self.device.queue.write_buffer(self.buffers[name], self._ranges[name][0] + start * 4, data)
 
     def read(self, name: str) -> np.ndarray:
         """Blocking readback of a whole tensor (for stats and evaluation, not per step)."""
         t = self._tensor(name)
-        raw = self.device.queue.read_buffer(self.buffers[name])
+        offset, nbytes = self._ranges[name]
+        raw = self.device.queue.read_buffer(self.buffers[name], offset, nbytes)
         return np.frombuffer(raw, dtype=DTYPES[t.dtype], count=t.size).copy()
 
     # ------------------------------------------------------------------ running
@@ -141,20 +188,24 @@ class Engine:
         return plan
 
     def run(self, phases: Sequence[str], repeat: int = 1, zero: bool = True) -> None:
-        """Record `repeat` times: clear program.zeroed (if zero), then one compute pass over the
-        named phases' dispatches in order. One encoder, one submit. Unknown phases are empty."""
+        """Record `repeat` times: clear program.zeroed (if zero), then the named phases'
+        dispatches in order. One encoder, one submit. Unknown phases are empty. Without buffers
+        to clear, all repeats share one compute pass (a pass costs ~50 us on lavapipe, a
+        dispatch ~20 us; WebGPU orders the dispatches of a pass)."""
         if isinstance(phases, str):
             phases = (phases,)
         self._check_alive()
         plan = self._plan(phases)
         try:
             encoder = self.device.create_command_encoder()
-            for _ in range(repeat):
-                if zero:
-                    for buf in self._zeroed:
-                        encoder.clear_buffer(buf)
-                if plan:
-                    self._encode_pass(encoder, plan)
+            if zero and self._zeroed:
+                for _ in range(repeat):
+                    for buf, offset, nbytes in self._zeroed:
+                        encoder.clear_buffer(buf, offset, nbytes)
+                    if plan:
+                        self._encode_pass(encoder, plan)
+            elif plan:
+                self._encode_pass(encoder, plan * repeat if repeat > 1 else plan)
             self.device.queue.submit([encoder.finish()])
         except _WGPU_ERRORS as e:
             raise self._run_error(e, plan, phases) from e
@@ -194,7 +245,7 @@ class Engine:
     def destroy(self) -> None:
         """Free the GPU buffers now instead of waiting for garbage collection."""
         self._destroyed = True
-        for buf in [*self.buffers.values(), *self._uniforms]:
+        for buf in {id(b): b for b in [*self.buffers.values(), *self._uniforms]}.values():
             buf.destroy()
         self.buffers, self._uniforms, self._phases, self._plans = {}, [], {}, {}
 

@@ -21,6 +21,12 @@ from .errors import ShaderError
 from .program import Dispatch
 
 _ENTRY_MARK = re.compile(r"^//!\s*entry\s+(\w+)\s*$", re.MULTILINE)
+_INCLUDE = re.compile(r"^//!\s*include\s+(\S+)((?:\s+as\s+\w+)?)((?:\s+\w+=\S+)*)\s*$", re.MULTILINE)
+_VEC4 = re.compile(r"^//!\s*vec4\s+([\w ]+?)\s*$", re.MULTILINE)
+_TOP_NAMES = re.compile(r"^\s*(?:fn|const)\s+(\w+)", re.MULTILINE)
+
+_generated: dict[str, str] = {}      # name -> WGSL text of a generated kernel
+_generated_lock = threading.Lock()
 _WGSL_TYPES = {"f32", "u32", "i32"}
 
 
@@ -35,6 +41,16 @@ def wgsl_dir() -> Path:
                       f"and {here / 'wgsl'})")
 
 
+def register_source(name: str, text: str) -> None:
+    """Make generated WGSL `text` available as shader `name` (a Dispatch.shader). Names are
+    content-addressed by their makers; the same name with other text is an error."""
+    with _generated_lock:
+        have = _generated.get(name)
+        if have is not None and have != text:
+            raise ShaderError(f"generated shader {name!r} registered twice with different text")
+        _generated[name] = text
+
+
 def _resolve(shader: str | Path) -> Path:
     path = Path(shader)
     return path if path.is_absolute() else wgsl_dir() / path
@@ -46,6 +62,10 @@ def _split(path: Path) -> tuple[str, dict[str, str]]:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ShaderError(f"cannot read shader {path}: {e.strerror or e}") from e
+    return _split_text(text, path)
+
+
+def _split_text(text: str, path) -> tuple[str, dict[str, str]]:
     marks = list(_ENTRY_MARK.finditer(text))
     prefix = text[:marks[0].start()] if marks else text
     sections: dict[str, str] = {}
@@ -58,8 +78,17 @@ def _split(path: Path) -> tuple[str, dict[str, str]]:
 
 
 def split(shader: str | Path) -> tuple[str, dict[str, str]]:
-    """(shared prefix, {entry: section text}) of a .wgsl file, path relative to wgsl/."""
+    """(shared prefix, {entry: section text}) of a .wgsl file, path relative to wgsl/, or of
+    a generated source registered under that name."""
+    text = _generated.get(str(shader))
+    if text is not None:
+        return _split_generated(str(shader), text)
     return _split(_resolve(shader))
+
+
+@functools.lru_cache(maxsize=256)
+def _split_generated(name: str, text: str) -> tuple[str, dict[str, str]]:
+    return _split_text(text, name)
 
 
 def entries(shader: str | Path) -> list[str]:
@@ -89,14 +118,19 @@ def clear_source_cache() -> None:
 
 # ---------------------------------------------------------------------------- header
 
-def binding_header(dispatch: Dispatch, dtypes: Mapping[str, str]) -> str:
+def binding_header(dispatch: Dispatch, dtypes: Mapping[str, str], vec4=()) -> str:
     """The `@group(0) @binding(i)` declarations for a Dispatch. `dtypes` maps tensor name to
-    "f32"/"u32"/"i32". The uniform block, when present, takes the last binding number."""
+    "f32"/"u32"/"i32"; bindings named in `vec4` (f32 only) become array<vec4<f32>>. The
+    uniform block, when present, takes the last binding number."""
     lines = []
     for i, b in enumerate(dispatch.bindings):
         access = "read_write" if b.write else "read"
-        lines.append(f"@group(0) @binding({i}) var<storage, {access}> {b.name}: "
-                     f"array<{dtypes[b.tensor]}>;")
+        elem = dtypes[b.tensor]
+        if b.name in vec4:
+            if elem != "f32":
+                raise ShaderError(f"binding {b.name!r}: vec4 needs an f32 tensor, {b.tensor!r} is {elem}")
+            elem = "vec4<f32>"
+        lines.append(f"@group(0) @binding({i}) var<storage, {access}> {b.name}: array<{elem}>;")
     if dispatch.uniforms:
         for name, typ, _ in dispatch.uniforms:
             if typ not in _WGSL_TYPES:
@@ -107,10 +141,33 @@ def binding_header(dispatch: Dispatch, dtypes: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def vec4_bindings(dispatch: Dispatch) -> frozenset:
+    """Binding names the `//! vec4` directives of this Dispatch's compile unit declare."""
+    prefix, body = section(dispatch.shader, dispatch.entry)
+    return frozenset(n for m in _VEC4.finditer(prefix + "\n" + body) for n in m.group(1).split())
+
+
+def _included(m: re.Match) -> str:
+    path, alias, subs = m.group(1), m.group(2).split()[-1] if m.group(2).strip() else "", m.group(3).split()
+    text = split(path)[0]
+    if alias:
+        for name in sorted(set(_TOP_NAMES.findall(text)), key=len, reverse=True):
+            text = re.sub(rf"\b{name}\b", f"{alias}_{name}", text)
+    for sub in subs:
+        key, value = sub.split("=", 1)
+        text = re.sub(rf"\bU\.{key}\b", value, text)
+    return f"// ---- included: {path}{' as ' + alias if alias else ''}\n{text}\n// ---- end of {path}"
+
+
+def expand_includes(text: str) -> str:
+    """Replace `//! include` lines by the prefixes they name (see the module doc)."""
+    return _INCLUDE.sub(_included, text)
+
+
 def compile_unit(dispatch: Dispatch, header: str) -> str:
     prefix, body = section(dispatch.shader, dispatch.entry)
     return "\n".join((f"// {dispatch.shader} :: {dispatch.entry}", header,
-                      common_source(), prefix, body))
+                      common_source(), expand_includes(prefix), expand_includes(body)))
 
 
 _PACK = {"f32": "f", "u32": "I", "i32": "i"}
@@ -167,7 +224,7 @@ def kernel(device, dispatch: Dispatch, dtypes: Mapping[str, str]) -> Kernel:
     """The compiled pipeline and its explicit bind group layout for a Dispatch, cached per
     device by (shader, entry, header). An explicit layout (not "auto") lets an entry leave a
     declared binding unused. Raises ShaderError or wgpu's errors; the Engine adds the node."""
-    header = binding_header(dispatch, dtypes)
+    header = binding_header(dispatch, dtypes, vec4_bindings(dispatch))
     key = (dispatch.shader, dispatch.entry, header)
     cache = _cache_for(device)
     found = cache.get(key)

@@ -179,7 +179,8 @@ def _needs_grad(doc, analysis) -> set[tuple[str, str]]:
 
 def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None = None,
           data_rows: int | None = None, optimizer: dict | None = None,
-          gradients: bool | None = None, training: bool | None = None) -> Lowered:
+          gradients: bool | None = None, training: bool | None = None,
+          fuse: bool = True) -> Lowered:
     """Build the Program for one training step: forward, backward and, when optimizer settings
     are given, the update. gradients=False (the default without an optimizer) gives forward only.
 
@@ -189,6 +190,10 @@ def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None
     data_rows: when given, each data/target node gathers its batch from a dataset tensor
     "data:<node>" of that many rows, uploaded once (phase "feed"); otherwise the host writes
     the data nodes' outputs directly (evaluation, gradcheck).
+
+    fuse: a training program (optimizer and data_rows given) is rewritten by app/model/fused.py
+    into fewer, generated kernels with the same tensors and results, where the graph allows;
+    program.meta["train_phases"] then names the phases one step runs.
     """
     from .shapes import analyse
     a = analysis or analyse(doc)
@@ -266,7 +271,11 @@ def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None
     if optimizer is not None:
         from .optim import emit_optimizer
         emit_optimizer(prog, [(t, grad_name(t), prog.tensors[t].size, params[t][0]) for t in trainable], optimizer)
-    return Lowered(prog, batch, a.order, outputs, params, feeds, losses, stats, buffers, training)
+    low = Lowered(prog, batch, a.order, outputs, params, feeds, losses, stats, buffers, training)
+    if fuse and optimizer is not None and data_rows is not None:
+        from .fused import fuse as fuse_program
+        fuse_program(low, doc)
+    return low
 
 
 def _lower_node(prog, doc, a, node_id, batch, outputs, concrete, training=False):

@@ -37,6 +37,28 @@ fn bias_correction(beta: f32, one_minus_beta: f32, t: u32) -> f32 {
     return c;
 }
 
+// The update of one element, shared with generated kernels (//! include optim/adam.wgsl):
+// returns (new parameter, new m, new v). c1, c2 are bias_correction(beta1|2, ..., t), which a
+// caller computes once for many elements.
+fn adam_value(param: f32, grad: f32, m: f32, v: f32, c1: f32, c2: f32, decoupled: bool) -> vec3<f32> {
+    let lr = hyper[H_LR];
+    let wd = hyper[H_WEIGHT_DECAY];
+    var p = param;
+    var g = grad;
+    if (decoupled) {
+        p = p * (1.0 - lr * wd);
+    } else {
+        g = g + wd * p;
+    }
+    let mi = hyper[H_BETA1] * m + hyper[H_ONE_MINUS_BETA1] * g;
+    let vi = hyper[H_BETA2] * v + hyper[H_ONE_MINUS_BETA2] * g * g;
+    let denom = sqrt(vi) / sqrt(c2) + hyper[H_EPS];
+    return vec3<f32>(p - lr / c1 * mi / denom, mi, vi);
+}
+
+fn adam_c1(t: u32) -> f32 { return bias_correction(hyper[H_BETA1], hyper[H_ONE_MINUS_BETA1], t); }
+fn adam_c2(t: u32) -> f32 { return bias_correction(hyper[H_BETA2], hyper[H_ONE_MINUS_BETA2], t); }
+
 //! entry adam
 // bindings: param (rw), grad, m (rw), v (rw), hyper, counters; uniforms: n, decoupled (1 = AdamW)
 @compute @workgroup_size(64)
@@ -45,24 +67,9 @@ fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (i >= U.n) {
         return;
     }
-    let lr = hyper[H_LR];
-    let beta1 = hyper[H_BETA1];
-    let beta2 = hyper[H_BETA2];
-    let c1 = hyper[H_ONE_MINUS_BETA1];
-    let c2 = hyper[H_ONE_MINUS_BETA2];
-    let wd = hyper[H_WEIGHT_DECAY];
     let t = counters[0] + 1u;
-    var p = param[i];
-    var g = grad[i];
-    if (U.decoupled != 0u) {
-        p = p * (1.0 - lr * wd);
-    } else {
-        g = g + wd * p;
-    }
-    let mi = beta1 * m[i] + c1 * g;
-    let vi = beta2 * v[i] + c2 * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    let denom = sqrt(vi) / sqrt(bias_correction(beta2, c2, t)) + hyper[H_EPS];
-    param[i] = p - lr / bias_correction(beta1, c1, t) * mi / denom;
+    let r = adam_value(param[i], grad[i], m[i], v[i], adam_c1(t), adam_c2(t), U.decoupled != 0u);
+    m[i] = r.y;
+    v[i] = r.z;
+    param[i] = r.x;
 }

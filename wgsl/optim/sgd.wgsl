@@ -10,6 +10,29 @@ const H_MOMENTUM: u32 = 1u;
 const H_DAMPENING: u32 = 2u;
 const H_WEIGHT_DECAY: u32 = 6u;
 
+// The update of one element, shared with generated kernels (//! include optim/sgd.wgsl):
+// they bind "hyper" under the same name. sgd_value returns the new parameter;
+// momentum_value returns (new parameter, new momentum buffer).
+fn sgd_value(p: f32, grad: f32) -> f32 {
+    let g = grad + hyper[H_WEIGHT_DECAY] * p;
+    return p - hyper[H_LR] * g;
+}
+
+fn momentum_value(p: f32, grad: f32, m: f32, first: bool, nesterov: bool) -> vec2<f32> {
+    let mu = hyper[H_MOMENTUM];
+    var g = grad + hyper[H_WEIGHT_DECAY] * p;
+    var buf = g;                       // torch starts the buffer at the first gradient
+    if (!first) {
+        buf = mu * m + (1.0 - hyper[H_DAMPENING]) * g;
+    }
+    if (nesterov) {
+        g = g + mu * buf;
+    } else {
+        g = buf;
+    }
+    return vec2<f32>(p - hyper[H_LR] * g, buf);
+}
+
 //! entry sgd
 // bindings: param (rw), grad, hyper; uniforms: n
 @compute @workgroup_size(64)
@@ -18,8 +41,7 @@ fn sgd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
     if (i >= U.n) {
         return;
     }
-    let g = grad[i] + hyper[H_WEIGHT_DECAY] * param[i];
-    param[i] = param[i] - hyper[H_LR] * g;
+    param[i] = sgd_value(param[i], grad[i]);
 }
 
 //! entry momentum
@@ -30,17 +52,7 @@ fn momentum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     if (i >= U.n) {
         return;
     }
-    let mu = hyper[H_MOMENTUM];
-    var g = grad[i] + hyper[H_WEIGHT_DECAY] * param[i];
-    var buf = g;                       // torch starts the buffer at the first gradient
-    if (counters[0] != 0u) {
-        buf = mu * m[i] + (1.0 - hyper[H_DAMPENING]) * g;
-    }
-    m[i] = buf;
-    if (U.nesterov != 0u) {
-        g = g + mu * buf;
-    } else {
-        g = buf;
-    }
-    param[i] = param[i] - hyper[H_LR] * g;
+    let r = momentum_value(param[i], grad[i], m[i], counters[0] == 0u, U.nesterov != 0u);
+    m[i] = r.y;
+    param[i] = r.x;
 }

@@ -1,0 +1,104 @@
+"""The engine features the fast paths stand on: views into flat buffers, generated sources,
+the `//! include` and `//! vec4` directives, and several steps recorded in one compute pass."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gpu import shaders
+from gpu.errors import KernelError, ShaderError
+from gpu.program import Binding, Dispatch, Program, Tensor
+
+
+def _scale_source(extra=""):
+    return f"""{extra}
+//! entry scale
+@compute @workgroup_size(64)
+fn scale(@builtin(global_invocation_id) gid: vec3<u32>) {{
+    if (gid.x < U.n) {{ y[gid.x] = 2.0 * x[gid.x]; }}
+}}
+"""
+
+
+def test_include_renames_and_bakes_uniforms():
+    text = shaders.expand_includes("//! include layers/leaky_relu.wgsl as a1 slope=0.5\nfn g() {}")
+    assert "fn a1_f(x: f32)" in text and "fn a1_df(" in text
+    assert "U.slope" not in text and "select(0.5 * x, x" in text
+    assert "//! entry" not in text               # only the shared prefix comes along
+    plain = shaders.expand_includes("//! include optim/adam.wgsl")
+    assert "fn adam_value(" in plain and "fn bias_correction(" in plain
+
+
+def test_vec4_directive_changes_the_header():
+    shaders.register_source("gen/test-vec4.wgsl", "//! vec4 x\n" + _scale_source())
+    d = Dispatch("gen/test-vec4.wgsl", "scale", (Binding("x", "tx"), Binding("y", "ty", True)), (1, 1, 1),
+                 (("n", "u32", 4),))
+    assert shaders.vec4_bindings(d) == {"x"}
+    header = shaders.binding_header(d, {"tx": "f32", "ty": "f32"}, shaders.vec4_bindings(d))
+    assert "x: array<vec4<f32>>" in header and "y: array<f32>" in header
+    with pytest.raises(ShaderError):
+        shaders.binding_header(d, {"tx": "u32", "ty": "f32"}, {"x"})
+    with pytest.raises(ShaderError):
+        shaders.register_source("gen/test-vec4.wgsl", "other text")
+
+
+def _views_program():
+    p = Program()
+    p.add(Tensor("flat", 128))
+    p.add(Tensor("out", 64))
+    p.add(Tensor("a", 10, init=np.arange(10, dtype=np.float32)))
+    p.add(Tensor("b", 3, init=np.array([7, 8, 9], dtype=np.float32)))
+    p.add(Tensor("c", 5))
+    p.meta["views"] = {"a": ("flat", 0), "b": ("flat", 64), "c": ("out", 0)}
+    p.meta["sources"] = {"gen/test-scale.wgsl": _scale_source()}
+    p.emit("main", Dispatch("gen/test-scale.wgsl", "scale", (Binding("x", "a"), Binding("y", "c", True)),
+                            (1, 1, 1), (("n", "u32", 5),)))
+    p.zeroed.append("b")
+    return p
+
+
+def test_views_share_one_buffer(build):
+    e = build(_views_program())
+    assert e.buffers["a"] is e.buffers["flat"] is e.buffers["b"] and e.buffers["c"] is e.buffers["out"]
+    assert np.array_equal(e.read("a"), np.arange(10))
+    assert np.array_equal(e.read("b"), [7, 8, 9])
+    e.run(["main"], zero=False)
+    assert np.array_equal(e.read("c"), 2 * np.arange(5))
+    flat = e.read("flat")
+    assert np.array_equal(flat[:10], np.arange(10)) and np.array_equal(flat[64:67], [7, 8, 9])
+    assert np.array_equal(e.read("out")[:5], 2 * np.arange(5))
+    e.write("b", np.array([1, 2], np.float32), offset=1)
+    assert np.array_equal(e.read("b"), [7, 1, 2])
+    e.run(["main"])                                   # clears only b's range
+    assert np.array_equal(e.read("b"), [0, 0, 0]) and np.array_equal(e.read("a"), np.arange(10))
+    e.destroy()
+
+
+def test_bad_views_and_mixed_access_are_refused(build):
+    p = _views_program()
+    p.meta["views"]["b"] = ("flat", 65)              # not aligned
+    with pytest.raises(KernelError, match="aligned"):
+        build(p)
+    p = _views_program()
+    p.meta["views"]["c"] = ("out", 60)               # past the end
+    with pytest.raises(KernelError, match="past the end"):
+        build(p)
+    p = _views_program()
+    p.phases["main"] = [Dispatch("gen/test-scale.wgsl", "scale", (Binding("x", "a"), Binding("y", "b", True)),
+                                 (1, 1, 1), (("n", "u32", 5),))]
+    with pytest.raises(KernelError, match="read-only and read_write"):
+        build(p)
+
+
+def test_repeats_share_one_pass_and_keep_their_order(build):
+    """Without buffers to clear, repeat=k records k copies of the plan in one compute pass;
+    the dispatches still see each other's writes in order."""
+    p = Program()
+    p.add(Tensor("y", 8, init=np.ones(8, np.float32)))
+    p.add(Tensor("x", 8, init=np.ones(8, np.float32)))
+    p.emit("main", Dispatch("ops/axpy.wgsl", "add_into", (Binding("x", "x"), Binding("y", "y", True)),
+                            (1, 1, 1), (("n", "u32", 8),)))
+    e = build(p)
+    e.run(["main"], repeat=5)
+    assert np.array_equal(e.read("y"), np.full(8, 6.0))
+    e.destroy()
