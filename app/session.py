@@ -82,6 +82,7 @@ class Session:
         for node_id in self.low.feeds:
             self.engine.write(f"data:{node_id}", self._split_for(node_id, "train"))
         self.step = 0
+        self._optimizer_start = 0     # the step the optimizer's state last started from zeros
         self._epoch_rng = np.random.default_rng(self.seed)
         self._eval = None
         self.last_finite = self.weights()
@@ -96,7 +97,7 @@ class Session:
     def _start_epoch(self) -> None:
         perm = self._epoch_rng.permutation(len(self.data.x_train)).astype(np.uint32)
         self.engine.write("perm", perm)
-        self.engine.write("counters", np.array([self.step, 0], dtype=np.uint32))
+        self.engine.write("counters", np.array([self.step - self._optimizer_start, 0], dtype=np.uint32))
 
     @property
     def epoch(self) -> float:
@@ -151,10 +152,21 @@ class Session:
                     break
         msg = (f"training stopped at step {self.step}: the loss or a gradient became NaN or infinite; "
                f"the first non-finite value is in {where or 'the statistics'}. "
-               f"The weights from the last finite check (before step {self.step}) are kept; "
-               f"try a smaller learning rate.")
+               f"The weights from the last finite check (before step {self.step}) are kept and the "
+               f"optimizer's state starts afresh; try a smaller learning rate.")
         self.set_weights(self.last_finite)
+        self._reset_optimizer()
         return TrainingError(msg, culprit)
+
+    def _reset_optimizer(self) -> None:
+        """Zero the optimizer's state (momentum, Adam's moments) and its step count
+        (counters[0], Adam's bias correction): after a non-finite step the state holds NaN or
+        Inf, which would poison the kept weights on the next step, however small the new
+        learning rate. The batch cursor (counters[1]) goes on."""
+        for t in self.low.program.meta.get("optimizer", {}).get("state", []):
+            self.engine.write(t, np.zeros(self.low.program.tensors[t].size, np.float32))
+        self._optimizer_start = self.step
+        self.engine.write("counters", np.zeros(1, np.uint32), offset=0)
 
     def set_optimizer(self, settings: dict) -> None:
         """Takes effect on the next step: the kernels read "hyper" every step."""

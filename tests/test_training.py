@@ -126,3 +126,22 @@ def test_nan_weights_never_become_last_finite(gpu_device):
             np.testing.assert_array_equal(s.weights()[t], before[t])
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adamw"])
+def test_training_goes_on_after_a_stop_with_a_smaller_learning_rate(gpu_device, optimizer):
+    """The stop's advice is to lower the learning rate: the optimizer's state (momentum,
+    Adam's moments), non-finite after the bad step, must not poison the kept weights."""
+    s = session("digits_mlp.json", gpu_device, lr=1e6, name=optimizer)
+    try:
+        with pytest.raises(TrainingError):
+            while s.step < s.epochs * s.steps_per_epoch:
+                s.run(STATS_EVERY)
+        kept = s.last_finite
+        s.set_optimizer({"name": optimizer, "lr": 1e-3})
+        losses = [s.run(STATS_EVERY).loss for _ in range(4)]
+        assert np.all(np.isfinite(losses))
+        assert any(not np.array_equal(s.weights()[t], kept[t]) for t in kept), "nothing was trained"
+        assert losses[-1] < losses[0]
+    finally:
+        s.close()
