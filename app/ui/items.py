@@ -5,6 +5,7 @@ updates and removes them from the Document's events.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen
@@ -26,12 +27,17 @@ RADIUS = 6.0
 TITLE_FONT, SUMMARY_FONT, INFO_FONT, PORT_FONT, LABEL_FONT = 12, 11, 10, 10, 10
 
 
+@lru_cache(maxsize=16)
+def _metrics(font_px: int, bold: bool) -> QFontMetricsF:
+    return QFontMetricsF(scene_font(font_px, bold))
+
+
 def _elide(text: str, font_px: int, width: float, bold: bool = False) -> str:
-    return QFontMetricsF(scene_font(font_px, bold)).elidedText(text, Qt.ElideRight, width)
+    return _metrics(font_px, bold).elidedText(text, Qt.ElideRight, width)
 
 
 def _text_width(text: str, font_px: int, bold: bool = False) -> float:
-    return QFontMetricsF(scene_font(font_px, bold)).horizontalAdvance(text)
+    return _metrics(font_px, bold).horizontalAdvance(text)
 
 
 def format_count(n: int) -> str:
@@ -343,6 +349,7 @@ class WireItem(QGraphicsItem):
         self.p1 = self.p2 = QPointF()
         self.path = QPainterPath()
         self.label, self.label_rect = "", QRectF()
+        self.shown, self.label_px = "", LABEL_FONT         # the label as drawn: compact where room is short
         self.known = True
         self.flow: tuple[float, float] | None = None
         self.setZValue(-1)
@@ -388,7 +395,13 @@ class WireItem(QGraphicsItem):
         if not self.label:
             self.label_rect = QRectF()
             return
-        w = _text_width(self.label, LABEL_FONT) + 10
+        # between two nodes placed close (the examples leave 62 px) a long shape such as
+        # (?, 16, 8, 8) is written without spaces, a size smaller, to stay clear of the ports
+        room = abs(self.p2.x() - self.p1.x()) - 2 * (PORT_R + 2)
+        self.shown, self.label_px, pad = self.label, LABEL_FONT, 10
+        if _text_width(self.label, LABEL_FONT) + pad > room:
+            self.shown, self.label_px, pad = self.label.replace(" ", ""), LABEL_FONT - 1, 6
+        w = _text_width(self.shown, self.label_px) + pad
         mid = self.path.pointAtPercent(0.5)
         self.label_rect = QRectF(mid.x() - w / 2, mid.y() - 8, w, 16)
 
@@ -432,8 +445,8 @@ class WireItem(QGraphicsItem):
             painter.setBrush(c.label_bg)
             painter.drawRoundedRect(self.label_rect, 8, 8)
             painter.setPen(c.text)
-            painter.setFont(scene_font(LABEL_FONT))
-            painter.drawText(self.label_rect, Qt.AlignCenter, self.label)
+            painter.setFont(scene_font(self.label_px))
+            painter.drawText(self.label_rect, Qt.AlignCenter, self.shown)
 
 
 def flow_scale(values: dict) -> dict:
