@@ -15,7 +15,7 @@ from common import ROOT, median_rate, torch_or_none
 from app.model.graphfile import load
 from app.session import Session
 
-EXAMPLES = ["digits_mlp", "spiral"]
+EXAMPLES = ["digits_mlp", "spiral", "digits_cnn"]
 
 
 def wiregrad_rate(session: Session, steps: int, repeats: int) -> float:
