@@ -8,13 +8,13 @@ import functools
 import sys
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QCursor, QPainter
+from PySide6.QtGui import QColor, QCursor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QToolTip
 
 from ..model.document import Edge
 from ..model.layers.spec import fmt_shape
 from .editor import Editor
-from .items import HEADER_H, NODE_W, NodeItem, PortItem, WireItem, flow_scale, node_ports
+from .items import FLOW_DECADES, HEADER_H, NODE_W, NodeItem, PortItem, WireItem, flow_scale, node_ports
 from .layout import layered_positions
 from .palette import KIND_MIME
 from .style import colors, scene_font
@@ -526,6 +526,7 @@ class Canvas(QGraphicsView):
             self._showed_hint = empty
             QTimer.singleShot(0, self.viewport().update)
         if not empty:
+            self._draw_flow_legend(painter)
             return
         painter.save()
         painter.resetTransform()
@@ -536,12 +537,44 @@ class Canvas(QGraphicsView):
                          "Then drag from an output port (right) to an input port (left) to wire them.")
         painter.restore()
 
+    def _draw_flow_legend(self, painter: QPainter) -> None:
+        """While gradients flow: how to read the wires, in the view's bottom-left corner."""
+        values = [v for v in self.graph._flow[0].values() if v and v > 0]
+        if not values:
+            return
+        c = colors()
+        hi = max(values)
+        painter.save()
+        painter.resetTransform()
+        painter.setRenderHint(QPainter.Antialiasing)
+        box = QRectF(10, self.viewport().height() - 92, 250, 82)
+        painter.setPen(QPen(c.node_border, 1))
+        painter.setBrush(c.label_bg)
+        painter.drawRoundedRect(box, 6, 6)
+        painter.setFont(scene_font(11, bold=True))
+        painter.setPen(c.text)
+        painter.drawText(box.adjusted(8, 4, -8, 0), Qt.AlignTop | Qt.AlignLeft, "Gradient flow ‖dC/dx‖ on each wire")
+        painter.setFont(scene_font(10))
+        for i, decades in enumerate((0, 2, 4)):
+            t = 1.0 - decades / FLOW_DECADES
+            y = box.top() + 32 + i * 17
+            color = QColor.fromRgbF(*(c.wire.getRgbF()[k] * (1 - t) + c.flow.getRgbF()[k] * t for k in range(3)))
+            pen = QPen(color, 1.5 + 6.0 * t)
+            pen.setCapStyle(Qt.RoundCap)
+            painter.setPen(pen)
+            painter.drawLine(QPointF(box.left() + 14, y), QPointF(box.left() + 64, y))
+            painter.setPen(c.dim_text)
+            painter.drawText(QRectF(box.left() + 76, y - 8, 170, 16), Qt.AlignVCenter | Qt.AlignLeft,
+                             f"{hi / 10 ** decades:.2g}" + ("  (largest)" if decades == 0 else "  (log scale)" if decades == 4 else ""))
+        painter.restore()
+
     # ---- overlays, for the training panel ---------------------------------------------------------
     def set_flow(self, edge_values: dict, node_values: dict) -> None:
         """edge_values: {(src, src_port): value}, node_values: {node_id: value}, e.g. gradient
         norms; drawn as wire width and colour and a bar under each node, on a log scale.
         Empty dicts clear the overlay."""
         self.graph.set_flow(edge_values, node_values)
+        self.viewport().update()          # the legend in the corner follows
 
     def highlight_node(self, node_id: str | None, center: bool = True) -> None:
         """Mark one node (say, the first one that went non-finite); None clears the mark."""

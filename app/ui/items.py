@@ -18,6 +18,7 @@ from .style import colors, display_name, kind_color, scene_font
 NODE_W = 128.0     # the examples space columns 190 apart: this leaves room for a shape label
 MAX_W = 176.0
 HEADER_H = 24.0
+FLOW_TEXT_H = 13.0      # room under a node for its gradient figure while training
 INFO_H = 17.0
 ROW_H = 18.0
 BOTTOM = 6.0
@@ -257,6 +258,8 @@ class NodeItem(QGraphicsItem):
         self.update()
 
     def set_flow(self, flow: tuple[float, float] | None) -> None:
+        if (flow is None) != (self.flow is None):
+            self.prepareGeometryChange()      # the figure below the node comes or goes
         self.flow = flow
         self.update()
 
@@ -266,7 +269,8 @@ class NodeItem(QGraphicsItem):
 
     # ---- geometry and drawing -----------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        return QRectF(-4, -4, self.width + 8, self.height + 8)
+        below = FLOW_TEXT_H if self.flow is not None else 0.0
+        return QRectF(-4, -4, self.width + 8, self.height + 8 + below)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -322,6 +326,11 @@ class NodeItem(QGraphicsItem):
             bar = QRectF(8, self.height - 4.5, max(2.0, (self.width - 16) * t), 2.5)
             painter.fillRect(QRectF(8, self.height - 4.5, self.width - 16, 2.5), c.grid)
             painter.fillRect(bar, c.flow)
+            # the latest ‖dC/dθ‖ of this node's weights, as a figure under the node
+            painter.setFont(scene_font(PORT_FONT))
+            painter.setPen(c.flow)
+            painter.drawText(QRectF(0, self.height + 1, self.width, FLOW_TEXT_H), Qt.AlignHCenter | Qt.AlignTop,
+                             f"‖dC/dθ‖ {self.flow[0]:.2g}")
 
         selected = bool(option.state & QStyle.State_Selected)
         if self.highlighted:
@@ -425,7 +434,7 @@ class WireItem(QGraphicsItem):
         if self.flow is not None:
             t = self.flow[1]
             color = QColor.fromRgbF(*(c.wire.getRgbF()[i] * (1 - t) + c.flow.getRgbF()[i] * t for i in range(3)))
-            width = 1.5 + 4.0 * t
+            width = 1.5 + 6.0 * t
         if self.isSelected():
             color, width = c.selection, max(width, 2.6)
         pen = QPen(color, width)
@@ -449,11 +458,15 @@ class WireItem(QGraphicsItem):
             painter.drawText(self.label_rect, Qt.AlignCenter, self.shown)
 
 
+FLOW_DECADES = 4.0   # the overlay shows this many decades below the largest value
+
+
 def flow_scale(values: dict) -> dict:
-    """Map positive values to 0..1 on a log scale across them (gradient norms span decades)."""
+    """Map positive values to 0..1 on a log scale: the largest is 1, and FLOW_DECADES decades
+    below it is 0. (Gradient norms span decades; a min..max scale would make values that
+    differ by a few percent look as different as ones a thousand times apart.)"""
     logs = {k: math.log10(v) for k, v in values.items() if v is not None and v > 0 and math.isfinite(v)}
     if not logs:
         return {k: 0.0 for k in values}
-    lo, hi = min(logs.values()), max(logs.values())
-    span = hi - lo
-    return {k: (1.0 if span == 0 else (logs[k] - lo) / span) if k in logs else 0.0 for k in values}
+    hi = max(logs.values())
+    return {k: min(1.0, max(0.0, 1.0 - (hi - logs[k]) / FLOW_DECADES)) if k in logs else 0.0 for k in values}

@@ -96,6 +96,8 @@ class MainWindow(QMainWindow):
         self.resize(*self._initial_size())
         self._update_title()
         self.editor.flush()
+        from .training_panel import TrainingController     # its docks and the Train menu
+        self.training = TrainingController(self)
         _windows.append(self)
 
     @staticmethod
@@ -570,8 +572,8 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open graph", self._documents_dir(), FILTER)
         return path or None
 
-    def ask_save_path(self, suggested: str, title: str = "Save graph") -> str | None:
-        path, _ = QFileDialog.getSaveFileName(self, title, suggested, FILTER)
+    def ask_save_path(self, suggested: str, title: str = "Save graph", filter: str = FILTER) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(self, title, suggested, filter)
         return path or None
 
     def ask_save_changes(self) -> str:
@@ -609,6 +611,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.autosave_timer.stop()
+        self.training.shutdown()
         self.slot.close()
         self.quick_add.close()
         self.canvas.graph.close()

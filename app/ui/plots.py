@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .history import History
@@ -27,6 +28,7 @@ class _Plot(QWidget):
         self.plot.setLabel("left", y_label)
         self.plot.setLabel("bottom", "step")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)     # "loss (x0.001)" confuses more than it helps
         self.item = self.plot.getPlotItem()
         self.item.setClipToView(True)
         self.item.setDownsampling(auto=True, mode="peak")
@@ -62,18 +64,20 @@ class _Plot(QWidget):
         self.plot.setLabel("bottom", "epoch" if on else "step")
         self._versions.clear()
 
-    def curve(self, name: str, label: str, color, width: float = 1.6, symbol=None) -> pg.PlotDataItem:
+    def curve(self, name: str, label: str, color, width: float = 1.6, symbol=None, style=Qt.SolidLine) -> pg.PlotDataItem:
         c = self.curves.get(name)
         if c is None:
-            c = self.plot.plot([], [], name=label, pen=pg.mkPen(color, width=width),
+            c = self.plot.plot([], [], name=label, pen=pg.mkPen(color, width=width, style=style),
                                symbol=symbol, symbolSize=5, symbolBrush=color, symbolPen=None)
             self.curves[name] = c
         return c
 
     def show_series(self, history: History, name: str, label: str, color, **kw) -> None:
         s = history.get(name)
+        if s is None:               # no data yet (or never: no validation split): no legend entry
+            return
         c = self.curve(name, label, color, **kw)
-        if s is None or self._versions.get(name) == s.version:
+        if self._versions.get(name) == s.version:
             return
         self._versions[name] = s.version
         x, y = s.data()
@@ -122,9 +126,24 @@ class GradNormPlot(_Plot):
         self.colors: dict[str, str] = {}      # node -> colour
         self.selected: str | None = None
 
-    def set_params(self, params: dict, colors: dict) -> None:
+    def set_params(self, params: dict, node_colors: dict) -> None:
+        """params: tensor -> node; node_colors: node -> its colour on the canvas. Nodes of one
+        colour (three Dense layers) get shades of it, darkest first, so their curves differ."""
         self.clear()
-        self.nodes, self.colors = dict(params), dict(colors)
+        self.nodes = dict(params)
+        self.colors = {}
+        by_color: dict[str, list[str]] = {}
+        for node in dict.fromkeys(params.values()):
+            by_color.setdefault(node_colors.get(node, "#888888"), []).append(node)
+        shade = {}
+        for base, nodes in by_color.items():
+            h, s, v, _ = pg.mkColor(base).getHsvF()
+            for i, node in enumerate(nodes):
+                # spread over ±0.12 of hue and a little lightness around the node's own colour
+                t = i / (len(nodes) - 1) - 0.5 if len(nodes) > 1 else 0.0
+                shade[node] = QColor.fromHsvF((h + 0.24 * t) % 1.0, s, min(1.0, v * (1.0 + 0.3 * t)))
+        self.colors = {t: shade[n] for t, n in params.items()}
+        self.node_shades = shade
 
     def refresh(self, history: History) -> None:
         for tensor, node in self.nodes.items():
@@ -132,18 +151,23 @@ class GradNormPlot(_Plot):
             if history.get(name) is None:
                 continue
             new = name not in self.curves
-            self.show_series(history, name, tensor, self.colors.get(node, "#888"),
-                             width=3.2 if node == self.selected else 1.4)
+            self.show_series(history, name, tensor, self.colors.get(tensor, "#888"),
+                             width=3.2 if node == self.selected else 1.4, style=self._style(tensor))
             if new:
                 c = self.curves[name]
                 c.curve.setClickable(True, width=8)
                 c.sigClicked.connect(lambda *_, n=node: self.node_clicked.emit(n))
 
+    @staticmethod
+    def _style(tensor: str):
+        return Qt.DashLine if tensor.endswith(".b") else Qt.SolidLine      # biases dashed
+
     def highlight(self, node: str | None) -> None:
         self.selected = node
         for name, c in self.curves.items():
-            n = self.nodes.get(name.removeprefix("grad/"))
-            c.setPen(pg.mkPen(self.colors.get(n, "#888"), width=3.2 if n == node else 1.4))
+            tensor = name.removeprefix("grad/")
+            n = self.nodes.get(tensor)
+            c.setPen(pg.mkPen(self.colors.get(tensor, "#888"), width=3.2 if n == node else 1.4, style=self._style(tensor)))
             c.setZValue(10 if n == node else 0)
 
 
@@ -198,7 +222,7 @@ class BoundaryPlot(QWidget):
         self.image.setLookupTable(_diverging_lut())
         self.image.setLevels((0.0, 1.0))
         self.plot.addItem(self.image)
-        self.points = pg.ScatterPlotItem(size=5, pen=pg.mkPen("w", width=0.6))
+        self.points = pg.ScatterPlotItem(size=6, pen=pg.mkPen("#1f2937", width=0.8))
         self.plot.addItem(self.points)
         self._points_id = None
 

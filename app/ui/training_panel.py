@@ -107,6 +107,7 @@ class TrainingController(QObject):
         self.hist_dock = window.add_training_dock(self.hist_plot, "Weights histogram")
         self.boundary_dock = window.add_training_dock(self.boundary_plot, "Decision boundary")
         self._wire()
+        self._make_actions()
         self.sync_from_document()
         self.timer = QTimer(self, interval=FRAME_MS)
         self.timer.timeout.connect(self.refresh)
@@ -135,6 +136,38 @@ class TrainingController(QObject):
         self.grad_plot.node_clicked.connect(self._select_node)
         self.window.selection_changed.connect(self._selected)
         self.window.document.subscribe(self._doc_event)
+
+    def _make_actions(self):
+        from PySide6.QtGui import QAction, QKeySequence
+        menu = self.window.menu("&Train")
+        def action(text, slot, shortcut=None, tip=""):
+            a = QAction(text, self.window)
+            a.triggered.connect(slot)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            a.setStatusTip(tip)
+            menu.addAction(a)
+            return a
+        self.act_train = action("&Train / Pause", self.train_or_pause, "F5", "Start, pause or resume training")
+        self.act_step = action("&Step", self.step, "F10", "Run exactly one training step")
+        self.act_stop = action("S&top", self.stop, "Shift+F5", "End the run")
+        self.act_reset = action("&Reset", self.reset, "Ctrl+F5", "Start over from the seed on the graph as it is now")
+        menu.addSeparator()
+        action("Export &Metrics as CSV…", self._ask_export_csv, tip="Every plotted point, as series,x,y rows")
+        action("Export &Loss Plot as PNG…", lambda: self._ask_export_png(self.loss_plot), tip="The loss plot as an image")
+        action("Export &Gradient Plot as PNG…", lambda: self._ask_export_png(self.grad_plot), tip="The gradient plot as an image")
+        self.window.toolbar.addSeparator()
+        self.window.toolbar.addActions([self.act_train, self.act_step, self.act_stop, self.act_reset])
+
+    def _ask_export_csv(self):
+        path = self.window.ask_save_path("metrics.csv", "Export metrics", "CSV files (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def _ask_export_png(self, plot):
+        path = self.window.ask_save_path("plot.png", "Export plot", "PNG images (*.png)")
+        if path:
+            self.export_png(plot, path)
 
     @property
     def doc(self):
@@ -265,7 +298,7 @@ class TrainingController(QObject):
         self.panel.train_button.setText("Pause" if state == "running" else "Resume" if state == "paused" else "Train")
         self.panel.stop_button.setEnabled(state != "idle")
         if state == "idle":
-            self.window.canvas.graph.set_flow({}, {})
+            self.window.canvas.set_flow({}, {})
 
     # ---- selection <-> curves ---------------------------------------------------------
     def _select_node(self, node_id):
@@ -312,7 +345,7 @@ class TrainingController(QObject):
         for tensor, norm in m["param_norms"].items():
             node = self.info["params"].get(tensor)
             per_node[node] = math.hypot(per_node.get(node, 0.0), norm)
-        self.window.canvas.graph.set_flow(edges, per_node)
+        self.window.canvas.set_flow(edges, per_node)
 
     # ---- export ---------------------------------------------------------------------
     def export_csv(self, path: str) -> None:
