@@ -323,7 +323,7 @@ def matmul_program(n: int):
     prog.add(Tensor("a", a.size, init=a.ravel()))
     prog.add(Tensor("b", b.size, init=b.ravel()))
     prog.add(Tensor("c", n * n))
-    for d in lower.matmul_dispatches("a", "b", "c", n, n, n):
+    for d in lower.matmul_dispatches("a", "b", "c", n, n, n, sources=prog.meta.setdefault("sources", {})):
         prog.emit("mm", d)
     return prog, a, b
 

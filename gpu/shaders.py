@@ -17,6 +17,7 @@ from typing import Mapping
 
 import wgpu
 
+from . import sources
 from .errors import ShaderError
 from .program import Dispatch
 
@@ -25,8 +26,7 @@ _INCLUDE = re.compile(r"^//!\s*include\s+(\S+)((?:\s+as\s+\w+)?)((?:\s+\w+=\S+)*
 _VEC4 = re.compile(r"^//!\s*vec4\s+([\w ]+?)\s*$", re.MULTILINE)
 _TOP_NAMES = re.compile(r"^\s*(?:fn|const)\s+(\w+)", re.MULTILINE)
 
-_generated: dict[str, str] = {}      # name -> WGSL text of a generated kernel
-_generated_lock = threading.Lock()
+
 _WGSL_TYPES = {"f32", "u32", "i32"}
 
 
@@ -42,13 +42,12 @@ def wgsl_dir() -> Path:
 
 
 def register_source(name: str, text: str) -> None:
-    """Make generated WGSL `text` available as shader `name` (a Dispatch.shader). Names are
-    content-addressed by their makers; the same name with other text is an error."""
-    with _generated_lock:
-        have = _generated.get(name)
-        if have is not None and have != text:
-            raise ShaderError(f"generated shader {name!r} registered twice with different text")
-        _generated[name] = text
+    """Make generated WGSL `text` available as shader `name` (a Dispatch.shader), see
+    gpu/sources.py. The same name with other text is an error."""
+    try:
+        sources.register(name, text)
+    except sources.SourceConflict as e:
+        raise ShaderError(str(e)) from None
 
 
 def _resolve(shader: str | Path) -> Path:
@@ -80,7 +79,7 @@ def _split_text(text: str, path) -> tuple[str, dict[str, str]]:
 def split(shader: str | Path) -> tuple[str, dict[str, str]]:
     """(shared prefix, {entry: section text}) of a .wgsl file, path relative to wgsl/, or of
     a generated source registered under that name."""
-    text = _generated.get(str(shader))
+    text = sources.get(str(shader))
     if text is not None:
         return _split_generated(str(shader), text)
     return _split(_resolve(shader))

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gpu import sources as registry
 from gpu.program import Binding, Dispatch, Program, Tensor
 from .layers import get_kind
 
@@ -396,7 +397,7 @@ def apply_whole_step(low, chain: Chain) -> None:
     assert all(goff[f"d:{p}"] == offsets[p] for p in chain.params)   # same layout: one index for P, G, M, V
     data_x, data_t = f"data:{chain.input}", f"data:{chain.target}"
     text = whole_step_source(chain, opt, offsets, data_x, data_t)
-    name = source_name("whole_step", text)
+    name = registry.register(source_name("whole_step", text), text)
     prog.meta.setdefault("sources", {})[name] = text
     bindings = [Binding("data_x", data_x), Binding("data_t", data_t), Binding("perm", "perm"),
                 Binding("hyper", "hyper"), Binding("counters", "counters", write=True),
