@@ -47,7 +47,13 @@ class TrainingPanel(QWidget):
         self.lr.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
         self.batch = QSpinBox(minimum=1, maximum=65536)
         self.epochs = QSpinBox(minimum=1, maximum=1_000_000)
-        form.addRow("Dataset", self.dataset)
+        self.choose_dataset = QPushButton("Choose…")
+        self.choose_dataset.setToolTip("Choose a built-in set or import your own file (CSV, NPZ, NPY, IDX, "
+                                       "a folder of images), with a preview")
+        dataset_row = QHBoxLayout()
+        dataset_row.addWidget(self.dataset, 1)
+        dataset_row.addWidget(self.choose_dataset)
+        form.addRow("Dataset", dataset_row)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Learning rate", self.lr)
         form.addRow("Batch size", self.batch)
@@ -120,7 +126,9 @@ class TrainingController(QObject):
         p.step_clicked.connect(self.step)
         p.stop_clicked.connect(self.stop)
         p.reset_clicked.connect(self.reset)
-        p.dataset.activated.connect(lambda _: self._set("dataset", self._dataset_spec(p.dataset.currentData())))
+        p.dataset.activated.connect(lambda _: p.dataset.currentData() is not None    # None: the file shown
+                                    and self._set("dataset", self._dataset_spec(p.dataset.currentData())))
+        p.choose_dataset.clicked.connect(self.open_dataset_dialog)
         p.optimizer.activated.connect(lambda _: self._set_optimizer(name=p.optimizer.currentData()))
         p.lr.editingFinished.connect(lambda: self._set_optimizer(lr=p.lr.value()))
         p.batch.editingFinished.connect(lambda: self._set("batch_size", p.batch.value()))
@@ -152,6 +160,8 @@ class TrainingController(QObject):
         self.act_step = action("&Step", self.step, "F10", "Run exactly one training step")
         self.act_stop = action("S&top", self.stop, "Shift+F5", "End the run")
         self.act_reset = action("&Reset", self.reset, "Ctrl+F5", "Start over from the seed on the graph as it is now")
+        menu.addSeparator()
+        action("&Dataset…", self.open_dataset_dialog, tip="Choose a built-in set or import a file, with a preview")
         menu.addSeparator()
         action("Export &Metrics as CSV…", self._ask_export_csv, tip="Every plotted point, as series,x,y rows")
         action("Export &Loss Plot as PNG…", lambda: self._ask_export_png(self.loss_plot), tip="The loss plot as an image")
@@ -186,10 +196,19 @@ class TrainingController(QObject):
         self._syncing = True
         t, p = self.doc.training, self.panel
         name = t.get("dataset", {}).get("name")
-        i = p.dataset.findData(name)
-        if i < 0 and name is None:
-            p.dataset.addItem(f"file: {Path(t['dataset'].get('path', '?')).name}", None)
-            i = p.dataset.count() - 1
+        i = p.dataset.findData(name) if name is not None else -1
+        file_item = p.dataset.findData(None)          # the one item that shows a file, if any
+        if name is None:
+            path = str(t.get("dataset", {}).get("path", "?"))
+            if file_item < 0:
+                p.dataset.addItem("", None)
+                file_item = p.dataset.count() - 1
+            p.dataset.setItemText(file_item, f"file: {Path(path).name}")
+            p.dataset.setItemData(file_item, path, Qt.ToolTipRole)
+            i = file_item
+        elif file_item >= 0:
+            p.dataset.removeItem(file_item)
+            i = p.dataset.findData(name)
         p.dataset.setCurrentIndex(max(i, 0))
         opt = t.get("optimizer", {})
         p.optimizer.setCurrentIndex(max(0, p.optimizer.findData(opt.get("name", "adam"))))
@@ -197,6 +216,11 @@ class TrainingController(QObject):
         p.batch.setValue(int(t.get("batch_size", 64)))
         p.epochs.setValue(int(t.get("epochs", 10)))
         self._syncing = False
+
+    def open_dataset_dialog(self):
+        from .dataset_dialog import open_dataset_dialog
+        self.dataset_dialog = open_dataset_dialog(self.window)
+        return self.dataset_dialog
 
     def _dataset_spec(self, name):
         old = self.doc.training.get("dataset", {})
