@@ -2,7 +2,11 @@
 header from a Dispatch, and caching shader modules and compute pipelines per device.
 
 A compile unit is: generated header + wgsl/common.wgsl + the file's shared prefix + the
-section of one entry (see gpu/program.py). The header comes from Python, so a shader and its
+section of one entry (see gpu/program.py). Two directives share text between files:
+`//! include FILE [as ALIAS] [k=v ...]` pastes FILE's shared prefix (functions), and
+`//! entries from FILE` gives this file FILE's entry sections, to be compiled against this
+file's prefix (the elementwise activations define f and df and take their entries from
+ops/unary.wgsl). The header comes from Python, so a shader and its
 Dispatch can't disagree about bindings.
 """
 from __future__ import annotations
@@ -23,6 +27,7 @@ from .program import Dispatch
 
 _ENTRY_MARK = re.compile(r"^//!\s*entry\s+(\w+)\s*$", re.MULTILINE)
 _INCLUDE = re.compile(r"^//!\s*include\s+(\S+)((?:\s+as\s+\w+)?)((?:\s+\w+=\S+)*)\s*$", re.MULTILINE)
+_ENTRIES_FROM = re.compile(r"^//!\s*entries\s+from\s+(\S+)\s*$", re.MULTILINE)
 _VEC4 = re.compile(r"^//!\s*vec4\s+([\w ]+?)\s*$", re.MULTILINE)
 _TOP_NAMES = re.compile(r"^\s*(?:fn|const)\s+(\w+)", re.MULTILINE)
 
@@ -61,6 +66,7 @@ def _split(path: Path) -> tuple[str, dict[str, str]]:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ShaderError(f"cannot read shader {path}: {e.strerror or e}") from e
+    text = _ENTRIES_FROM.sub(lambda m: "".join(split(m.group(1))[1].values()), text)
     return _split_text(text, path)
 
 

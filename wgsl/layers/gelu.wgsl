@@ -1,4 +1,4 @@
-// gelu: y = f(x). Backward adds dy * f'(x) into dx (gradients are zeroed before each step).
+// gelu: y = f(x). Its entries, forward and backward, come from ops/unary.wgsl.
 // WGSL has no erf: Abramowitz-Stegun 7.1.26 has |error| < 1.5e-7, below float32 resolution.
 fn erf(v: f32) -> f32 {
     let s = sign(v);
@@ -10,16 +10,4 @@ fn erf(v: f32) -> f32 {
 fn f(x: f32) -> f32 { return 0.5 * x * (1.0 + erf(x * 0.7071067811865476)); }
 fn df(x: f32, y: f32) -> f32 { return 0.5 * (1.0 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * exp(-0.5 * x * x); }
 
-//! entry forward
-@compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = linear_id(gid, nwg);
-    if (i < U.n) { y[i] = f(x[i]); }
-}
-
-//! entry backward
-@compute @workgroup_size(64)
-fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = linear_id(gid, nwg);
-    if (i < U.n) { dx[i] = dx[i] + dy[i] * df(x[i], y[i]); }
-}
+//! entries from ops/unary.wgsl

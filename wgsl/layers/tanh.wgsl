@@ -1,19 +1,7 @@
-// tanh: y = f(x). Backward adds dy * f'(x) into dx (gradients are zeroed before each step).
+// tanh: y = f(x). Its entries, forward and backward, come from ops/unary.wgsl.
 // tanh() of large |x| can give NaN on some drivers (exp overflow); clamp first.
 fn tanh_stable(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
 fn f(x: f32) -> f32 { return tanh_stable(x); }
 fn df(x: f32, y: f32) -> f32 { return 1.0 - y * y; }
 
-//! entry forward
-@compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = linear_id(gid, nwg);
-    if (i < U.n) { y[i] = f(x[i]); }
-}
-
-//! entry backward
-@compute @workgroup_size(64)
-fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = linear_id(gid, nwg);
-    if (i < U.n) { dx[i] = dx[i] + dy[i] * df(x[i], y[i]); }
-}
+//! entries from ops/unary.wgsl
