@@ -30,6 +30,8 @@ def adapter_name() -> str:
 
 
 class TrainingRunner(QThread):
+    # Every dict carries "run": the id start_run returned, so results of a run that was stopped
+    # while they were on their way (Reset) can be told from the new run's.
     started_run = Signal(dict)      # adapter, steps_per_epoch, params {tensor: node}, task, classes
     metrics = Signal(dict)          # step, epoch, loss, losses, param_norms, out_norms, steps_per_s
     evaluated = Signal(dict)        # step, epoch, val_loss, val_accuracy, test_loss, test_accuracy
@@ -46,10 +48,15 @@ class TrainingRunner(QThread):
         self._watch = None
         self._predictor = None
         self._snapshot = None
+        self.run_id = 0             # GUI side: the latest run asked for
+        self._run = 0               # worker side: the run whose session is open
 
     # ---- GUI side: every call only queues a command ----------------------------------
-    def start_run(self, doc, base_dir=None, weights=None):
-        self._post("start", (doc.copy(), base_dir, weights))
+    def start_run(self, doc, base_dir=None, weights=None) -> int:
+        """Train a snapshot of doc; returns the run's id, which its results carry."""
+        self.run_id += 1
+        self._post("start", (doc.copy(), base_dir, weights, self.run_id))
+        return self.run_id
 
     def pause(self): self._post("pause")
     def resume(self): self._post("resume")
@@ -95,8 +102,8 @@ class TrainingRunner(QThread):
 
     def _handle(self, name, arg):
         if name == "start":
-            self._snapshot = arg
-            self._open(*arg)
+            *self._snapshot, self._run = arg
+            self._open(*self._snapshot)
             self._running = True
             self.state.emit("running")
         elif name == "resume" and self.session:
@@ -107,7 +114,7 @@ class TrainingRunner(QThread):
             self.state.emit("paused" if self.session else "idle")
         elif name == "step" and self.session:
             self._running = False
-            self._chunk(steps=1)
+            self._chunk(steps=1, to_the_end=False)
             self.state.emit("paused")
         elif name == "stop":
             self._running = False
@@ -130,7 +137,7 @@ class TrainingRunner(QThread):
         self._rate, self._last_boundary, self._last_tensors = None, 0.0, 0.0
         s = self.session
         self.started_run.emit({
-            "adapter": s.adapter, "steps_per_epoch": s.steps_per_epoch, "batch": s.batch, "epochs": s.epochs,
+            "run": self._run, "adapter": s.adapter, "steps_per_epoch": s.steps_per_epoch, "batch": s.batch, "epochs": s.epochs,
             "params": {t: node for t, (node, _, _) in s.low.params.items()},
             "task": s.data.task, "classes": s.data.num_classes, "features": list(s.data.feature_shape),
             "dropped": s.dropped_per_epoch})
@@ -147,7 +154,9 @@ class TrainingRunner(QThread):
             self.session.close()
             self.session = None
 
-    def _chunk(self, steps: int | None = None):
+    def _chunk(self, steps: int | None = None, to_the_end: bool = True):
+        """Run a chunk of steps and send its metrics. Running (not Step), the run pauses when
+        it reaches its last epoch's end; Resume goes on for another epoch."""
         s = self.session
         if steps is None:
             steps = max(1, int(CHUNK_SECONDS * self._rate)) if self._rate else 1
@@ -157,11 +166,11 @@ class TrainingRunner(QThread):
         dt = time.perf_counter() - t0
         rate = steps / dt if dt > 0 else 0.0
         self._rate = rate if self._rate is None else 0.7 * self._rate + 0.3 * rate
-        self.metrics.emit({"step": st.step, "epoch": st.epoch, "loss": st.loss, "losses": st.losses,
+        self.metrics.emit({"run": self._run, "step": st.step, "epoch": st.epoch, "loss": st.loss, "losses": st.losses,
                            "param_norms": st.param_norms, "out_norms": st.out_norms, "steps_per_s": self._rate})
         if s.step // s.steps_per_epoch != epoch_before:
             self._evaluate()
-            if s.step >= s.epochs * s.steps_per_epoch and steps != 1:
+            if to_the_end and s.step >= s.epochs * s.steps_per_epoch:
                 self._running = False
                 self.state.emit("paused")
         now = time.perf_counter()
@@ -174,7 +183,7 @@ class TrainingRunner(QThread):
         s = self.session
         val = s.evaluate("val") if len(s.data.x_val) else (float("nan"), None)
         test = s.evaluate("test")
-        self.evaluated.emit({"step": s.step, "epoch": s.epoch, "val_loss": val[0], "val_accuracy": val[1],
+        self.evaluated.emit({"run": self._run, "step": s.step, "epoch": s.epoch, "val_loss": val[0], "val_accuracy": val[1],
                              "test_loss": test[0], "test_accuracy": test[1]})
 
     def _send_boundary(self):
@@ -189,7 +198,7 @@ class TrainingRunner(QThread):
             e = np.exp(out - out.max(axis=1, keepdims=True))
             prob = (e / e.sum(axis=1, keepdims=True))[:, -1]
         self._last_boundary = time.perf_counter()
-        self.boundary.emit({"extent": (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])),
+        self.boundary.emit({"run": self._run, "extent": (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])),
                             "grid": prob.reshape(GRID, GRID), "points": s.data.x_train,
                             "labels": np.asarray(s.data.y_train).reshape(len(s.data.x_train), -1)[:, 0]})
 
@@ -205,7 +214,7 @@ class TrainingRunner(QThread):
                 if grad_name(t) in s.low.program.tensors:
                     grads[wname] = s.engine.read(grad_name(t))
         self._last_tensors = time.perf_counter()
-        self.tensors.emit({"node": self._watch, "weights": weights, "grads": grads})
+        self.tensors.emit({"run": self._run, "node": self._watch, "weights": weights, "grads": grads})
 
 
 def _known(e: Exception) -> bool:

@@ -101,6 +101,8 @@ class TrainingController(QObject):
         self.info: dict = {}
         self.last: dict = {}
         self.errors: list[tuple[str, str]] = []
+        self.last_eval: dict = {}
+        self.stop_message = ""
         self._run_doc_version = None
         self._doc_changed = False
         self._frames = 0
@@ -115,6 +117,7 @@ class TrainingController(QObject):
         self._wire()
         self._make_actions()
         self.sync_from_document()
+        self._state("idle")
         self.timer = QTimer(self, interval=FRAME_MS)
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
@@ -137,8 +140,8 @@ class TrainingController(QObject):
         r.started_run.connect(self._started)
         r.metrics.connect(self._metrics)
         r.evaluated.connect(self._evaluated)
-        r.boundary.connect(self.boundary_plot.show_boundary)
-        r.tensors.connect(self.hist_plot.show_tensors)
+        r.boundary.connect(lambda d: self._current(d) and self.boundary_plot.show_boundary(d))
+        r.tensors.connect(lambda d: self._current(d) and self.hist_plot.show_tensors(d))
         r.failed.connect(self._failed)
         r.state.connect(self._state)
         self.grad_plot.node_clicked.connect(self._select_node)
@@ -246,7 +249,7 @@ class TrainingController(QObject):
 
     # ---- buttons --------------------------------------------------------------------
     def train_or_pause(self):
-        if self.state == "running":
+        if self.state in ("running", "starting"):
             self.runner.pause()
         elif self.state == "paused":
             self.runner.resume()
@@ -257,12 +260,17 @@ class TrainingController(QObject):
         self.history.clear()
         self.loss_plot.clear()
         self.acc_plot.clear()
+        self.last, self.last_eval, self.stop_message = {}, {}, ""
+        self.info = {"optimizer": self.doc.training.get("optimizer", {}).get("name")}
         self._doc_changed = False
         self.panel.notice.setText("")
         self.panel.status.setText("Building the training program…")
         self.window.canvas.graph.highlight_node(None)
         base = Path(self.window.path).parent if self.window.path else None
         self.runner.start_run(self.doc, base)
+        # the snapshot is taken now: edits from here on are edits to a running graph, and a
+        # second press before the worker answers pauses rather than starting twice
+        self._state("starting")
         self._watch_selection()
 
     def step(self):
@@ -275,11 +283,23 @@ class TrainingController(QObject):
         self.runner.stop_run()
 
     def reset(self):
-        self.runner.stop_run()
+        """Start over from the seed on the graph as it is now, running if the run was running
+        and paused otherwise. (The worker closes the old session when it opens the new one;
+        results of the old one still on their way are dropped by their run id.)"""
+        was_running = self.state in ("running", "starting")
         self.start()
+        if not was_running:
+            self.runner.pause()
 
     # ---- results from the worker ----------------------------------------------------
+    def _current(self, data: dict) -> bool:
+        """Whether a result belongs to the latest run: after Reset, results of the stopped run
+        may still be on their way, and must not land in the new run's history."""
+        return data.get("run") == self.runner.run_id
+
     def _started(self, info):
+        if not self._current(info):
+            return
         self.info = dict(info, optimizer=self.doc.training.get("optimizer", {}).get("name"))
         colors = {n: (self._node_color(n)) for n in info["params"].values()}
         self.grad_plot.set_params(info["params"], colors)
@@ -294,7 +314,10 @@ class TrainingController(QObject):
         return kind_color(node.kind).name() if node else "#888888"
 
     def _metrics(self, m):
+        if not self._current(m):
+            return
         self.last = m
+        self.stop_message = ""            # going on after a stop (Resume, Step)
         step = m["step"]
         self.history.add("loss/train", step, m["loss"])
         for tensor, norm in m["param_norms"].items():
@@ -302,6 +325,8 @@ class TrainingController(QObject):
         self._flow_dirty = True
 
     def _evaluated(self, e):
+        if not self._current(e):
+            return
         for key in ("val", "test"):
             if e[f"{key}_loss"] == e[f"{key}_loss"]:         # not NaN
                 self.history.add(f"loss/{key}", e["step"], e[f"{key}_loss"])
@@ -311,7 +336,8 @@ class TrainingController(QObject):
 
     def _failed(self, message, node):
         self.errors.append((message, node))
-        self.panel.status.setText(f"Stopped: {message.splitlines()[0]}")
+        self.stop_message = f"Stopped: {message.splitlines()[0]}"    # refresh() keeps it on top
+        self.panel.status.setText(self.stop_message)
         if node and node in self.doc.nodes:
             self.window.canvas.graph.highlight_node(node)
             self.window.canvas.center_on_node(node)
@@ -319,8 +345,10 @@ class TrainingController(QObject):
 
     def _state(self, state):
         self.state = state
-        self.panel.train_button.setText("Pause" if state == "running" else "Resume" if state == "paused" else "Train")
+        self.panel.train_button.setText("Pause" if state in ("running", "starting") else
+                                        "Resume" if state == "paused" else "Train")
         self.panel.stop_button.setEnabled(state != "idle")
+        self.act_stop.setEnabled(state != "idle")
         if state == "idle":
             self.window.canvas.set_flow({}, {})
 
@@ -352,8 +380,9 @@ class TrainingController(QObject):
         m = self.last
         if m:
             epochs = self.info.get("epochs", 0)
-            acc = getattr(self, "last_eval", {}).get("test_accuracy")
+            acc = self.last_eval.get("test_accuracy")
             self.panel.status.setText(
+                (self.stop_message + "\n" if self.stop_message else "") +
                 f"step {m['step']:,}   epoch {m['epoch']:.2f}/{epochs}   loss {m['loss']:.4g}"
                 + (f"   test accuracy {acc:.3f}" if acc is not None else "")
                 + f"\n{m['steps_per_s']:,.0f} steps/s on {self.info.get('adapter', '?')}")

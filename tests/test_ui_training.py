@@ -1,0 +1,427 @@
+"""Training from the editor (issue 5), driven through the real panel on the offscreen platform:
+Train / Pause / Step / Stop / Reset, the learning rate changed live, a NaN stop with its node
+highlighted, worker exceptions reaching the user, editing while a run goes on, exports, and a
+screenshot of the spiral example mid-training under Xvfb.
+
+Every test that trains takes `gpu_device` (skipped without an adapter, failed under
+WIREGRAD_EXPECT_ADAPTER=1). An exception raised in a slot on the GUI thread fails the test
+(pytest-qt's exception capture), and the worker's are checked to arrive as messages.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+from PySide6.QtTest import QTest
+
+from app.model.optim import hyper_vector
+from app.paths import example
+from ui_helpers import click_node, settings_dir, settle, type_into, window  # noqa: F401
+
+pytestmark = pytest.mark.qt
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "out"
+START_MS = 30_000          # building the first session in a process: device, JIT of the pipelines
+
+
+class Recorder:
+    """Everything the runner sends to the GUI, in arrival order (on the GUI thread)."""
+
+    def __init__(self, controller):
+        self.metrics, self.evaluated, self.failed, self.states = [], [], [], []
+        r = controller.runner
+        r.metrics.connect(self.metrics.append)
+        r.evaluated.connect(self.evaluated.append)
+        r.failed.connect(lambda message, node: self.failed.append((message, node)))
+        r.state.connect(self.states.append)
+
+    @property
+    def step(self) -> int:
+        return self.metrics[-1]["step"] if self.metrics else 0
+
+
+def click(button) -> None:
+    QTest.mouseClick(button, Qt.LeftButton)
+
+
+def open_digits(w, epochs: int | None = None):
+    assert w.open_example(example("digits_mlp"))
+    settle()
+    c = w.training
+    if epochs is not None:
+        type_into(c.panel.epochs, str(epochs))
+        assert w.document.training["epochs"] == epochs
+    return c, Recorder(c)
+
+
+def wait_state(qtbot, c, state: str, timeout: int = 10_000) -> None:
+    qtbot.waitUntil(lambda: c.state == state, timeout=timeout)
+
+
+def stop_and_wait(qtbot, c) -> None:
+    if c.state != "idle":
+        click(c.panel.stop_button)
+        wait_state(qtbot, c, "idle")
+
+
+# ---- train, pause, step, live learning rate, stop ----------------------------------------------------
+
+def test_train_pause_step_live_learning_rate_stop(window, gpu_device, qtbot):
+    w = window
+    c, rec = open_digits(w)
+    p = c.panel
+    assert p.train_button.text() == "Train" and not p.stop_button.isEnabled()
+
+    click(p.train_button)
+    qtbot.waitUntil(lambda: len(rec.metrics) >= 8 and rec.step >= 40, timeout=START_MS)
+    assert rec.states[0] == "running" and p.train_button.text() == "Pause" and p.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: c.loss_plot.curves.get("loss/train") is not None
+                    and c.loss_plot.curves["loss/train"].xData is not None
+                    and len(c.loss_plot.curves["loss/train"].xData) >= 8, timeout=2000)
+    x = c.loss_plot.curves["loss/train"].xData
+    assert np.all(np.diff(x) > 0), "loss curve x not increasing"
+    losses = [m["loss"] for m in rec.metrics]
+    assert np.mean(losses[-3:]) < 0.7 * losses[0], f"the loss did not fall: {losses}"
+    steps = [m["step"] for m in rec.metrics]
+    assert steps == sorted(steps) and len(set(steps)) == len(steps)
+    # every parameter tensor has a gradient curve, coloured per node
+    assert set(c.grad_plot.nodes) == {f"dense{i}.{k}" for i in (1, 2, 3) for k in "wb"}
+    qtbot.waitUntil(lambda: len(c.grad_plot.curves) == 6, timeout=2000)
+    assert "steps/s" in p.status.text() and "step " in p.status.text()
+
+    # Pause: the metrics stop coming
+    click(p.train_button)
+    wait_state(qtbot, c, "paused")
+    assert p.train_button.text() == "Resume"
+    s = c.runner.session
+    paused_at = rec.step
+    assert s.step == paused_at, "the last chunk's metrics arrived after the paused state"
+    QTest.qWait(300)
+    assert rec.step == paused_at and s.step == paused_at
+
+    # Step: exactly one
+    n = len(rec.metrics)
+    click(p.step_button)
+    qtbot.waitUntil(lambda: len(rec.metrics) > n, timeout=5000)
+    QTest.qWait(200)
+    assert [m["step"] for m in rec.metrics[n:]] == [paused_at + 1]
+    assert s.step == paused_at + 1 and c.state == "paused"
+    assert f"step {paused_at + 1}" in p.status.text() or f"step {paused_at + 1:,}" in p.status.text()
+
+    # the update a step makes at the document's learning rate (Adam: about lr per weight)
+    before = s.weights()
+    n = len(rec.metrics)
+    click(p.step_button)
+    qtbot.waitUntil(lambda: len(rec.metrics) > n, timeout=5000)
+    after = s.weights()
+    big = max(np.abs(after[t] - before[t]).max() for t in before)
+
+    # the learning rate changed live, in the panel: the document gets it (undoably) and so does
+    # the running session, without a reset
+    type_into(p.lr, "0.00001")
+    assert w.document.training["optimizer"] == {"name": "adam", "lr": 1e-5}
+    assert w.undo_stack.undoText().lower().startswith("set optimizer")
+    before = s.weights()
+    n = len(rec.metrics)
+    click(p.step_button)
+    qtbot.waitUntil(lambda: len(rec.metrics) > n, timeout=5000)
+    assert c.runner.session is s, "the learning-rate change restarted the session"
+    assert s.step == paused_at + 3
+    assert np.array_equal(s.engine.read("hyper"), hyper_vector({"name": "adam", "lr": 1e-5}))
+    assert s.doc.training["optimizer"]["lr"] == 1e-5
+    after = s.weights()
+    small = max(np.abs(after[t] - before[t]).max() for t in before)
+    assert 0 < small < 1e-4 < big, (small, big)     # the engine's next step used the new rate
+
+    # Stop: the run ends, the buttons say so, the flow overlay clears
+    click(p.stop_button)
+    wait_state(qtbot, c, "idle")
+    assert c.runner.session is None
+    assert p.train_button.text() == "Train" and not p.stop_button.isEnabled()
+    assert not rec.failed and not w.errors
+
+
+def test_train_to_the_end_pauses_and_evaluates_each_epoch(window, gpu_device, qtbot):
+    """A short run (2 epochs) trains to its end, evaluates after each epoch, then pauses."""
+    w = window
+    c, rec = open_digits(w, epochs=2)
+    click(c.panel.train_button)
+    qtbot.waitUntil(lambda: c.state == "running", timeout=START_MS)
+    wait_state(qtbot, c, "paused", timeout=20_000)
+    spe = c.info["steps_per_epoch"]
+    assert rec.step == 2 * spe
+    assert [e["step"] for e in rec.evaluated] == [spe, 2 * spe]
+    assert 0.5 < rec.evaluated[-1]["test_accuracy"] <= 1.0
+    c.refresh()
+    assert c.history.get("accuracy/test") is not None and len(c.history.get("accuracy/test")) == 2
+    assert "test accuracy" in c.panel.status.text()
+    # the x axis in epochs: the same points divided by steps per epoch
+    c.panel.x_epochs.setChecked(True)
+    c.refresh()
+    x, _ = c.loss_plot.curves["loss/train"].getData()
+    assert x[-1] == pytest.approx(2.0)
+    assert c.loss_plot.plot.getAxis("bottom").labelText == "epoch"
+    stop_and_wait(qtbot, c)
+    assert not rec.failed and not w.errors
+
+
+# ---- failures reach the user -----------------------------------------------------------------------
+
+def test_nan_run_stops_with_message_and_highlights_the_node(window, gpu_device, qtbot):
+    """SGD at lr 1e6 on digits goes non-finite within a few steps (Adam at 1e6 would not: its
+    updates are bounded by lr and the ReLUs die)."""
+    w = window
+    c, rec = open_digits(w)
+    p = c.panel
+    p.optimizer.setFocus()
+    QTest.keyClicks(p.optimizer, "SGD")                 # keyboard search in the combo box
+    assert p.optimizer.currentData() == "sgd"
+    assert w.document.training["optimizer"]["name"] == "sgd"
+    type_into(p.lr, "1000000")
+    assert w.document.training["optimizer"] == {"name": "sgd", "lr": 1e6}
+
+    click(p.train_button)
+    qtbot.waitUntil(lambda: bool(w.errors), timeout=START_MS)
+    (title, message), = w.errors
+    assert title == "Training stopped"
+    (sent, node), = rec.failed
+    assert sent == message
+    assert "NaN or infinite" in message and "training stopped at step " in message
+    step = int(message.split("training stopped at step ")[1].split(":")[0])
+    assert step >= 1
+    assert node in w.document.nodes and node in message, (node, message)
+    graph = w.canvas.graph
+    assert graph.nodes[node].highlighted
+    assert [n for n, item in graph.nodes.items() if item.highlighted] == [node]
+    wait_state(qtbot, c, "paused")
+    QTest.qWait(150)            # a few frames: the stop message stays in the status line
+    assert p.status.text().startswith("Stopped: training stopped at step"), p.status.text()
+    assert p.train_button.text() == "Resume"
+    # the kept weights are finite, and a new run clears the highlight
+    assert all(np.all(np.isfinite(v)) for v in c.runner.session.weights().values())
+    stop_and_wait(qtbot, c)
+    type_into(p.lr, "0.01")
+    click(p.train_button)
+    assert not graph.nodes[node].highlighted
+    qtbot.waitUntil(lambda: c.state == "running", timeout=START_MS)
+    stop_and_wait(qtbot, c)
+
+
+def test_an_unexpected_worker_exception_reaches_the_user(window, gpu_device, qtbot, monkeypatch):
+    """Nothing the worker raises is swallowed: an unexpected RuntimeError from inside the session
+    arrives as a message with its type and text (and a traceback), and the run pauses."""
+    from app.session import Session
+    real_run = Session.run
+    calls = []
+
+    def run(self, steps, stats=True):
+        calls.append(steps)
+        if len(calls) == 3:
+            raise RuntimeError("engine exploded on purpose")
+        return real_run(self, steps, stats)
+
+    monkeypatch.setattr(Session, "run", run)
+    w = window
+    c, rec = open_digits(w)
+    click(c.panel.train_button)
+    qtbot.waitUntil(lambda: bool(w.errors), timeout=START_MS)
+    (title, message), = w.errors
+    assert message.startswith("RuntimeError: engine exploded on purpose")
+    assert "Traceback" in message and "in run" in message
+    assert rec.failed == [(message, "")]
+    wait_state(qtbot, c, "paused")
+    assert len(rec.metrics) == 2
+    assert c.panel.status.text().startswith("Stopped: RuntimeError: engine exploded on purpose")
+    # the run can go on: the session survived the exception
+    click(c.panel.step_button)
+    qtbot.waitUntil(lambda: len(rec.metrics) == 3, timeout=5000)
+    stop_and_wait(qtbot, c)
+
+
+def test_a_dataset_that_does_not_fit_the_graph_is_a_clear_message(window, gpu_device, qtbot):
+    """The digits MLP (Input of 64) fed the 2-D spiral set: a message naming the input node,
+    which is highlighted, and no run."""
+    w = window
+    c, rec = open_digits(w)
+    i = c.panel.dataset.findData("spiral")
+    assert i >= 0
+    c.panel.dataset.setFocus()
+    QTest.keyClicks(c.panel.dataset, "spiral")
+    assert w.document.training["dataset"]["name"] == "spiral"
+    click(c.panel.train_button)
+    qtbot.waitUntil(lambda: bool(w.errors), timeout=START_MS)
+    (title, message), = w.errors
+    assert message.startswith("the dataset doesn't fit the graph"), message
+    assert "input1" in message and "64" in message and "2" in message
+    assert rec.failed[0][1] == "input1"
+    assert w.canvas.graph.nodes["input1"].highlighted
+    qtbot.waitUntil(lambda: c.state == "idle" and bool(rec.states), timeout=5000)
+    assert rec.states[-1] == "idle" and c.runner.session is None
+    assert c.panel.train_button.text() == "Train"
+    assert "Traceback" not in message
+
+
+# ---- editing while training --------------------------------------------------------------------------
+
+def test_editing_while_training_keeps_the_snapshot_and_reset_trains_the_edit(window, gpu_device, qtbot):
+    w = window
+    c, rec = open_digits(w)
+    p = c.panel
+    click(p.train_button)
+    qtbot.waitUntil(lambda: len(rec.metrics) >= 3, timeout=START_MS)
+    s = c.runner.session
+    assert w.editor.set_param("dense2", "units", 32) is None
+    settle()
+    assert w.document.nodes["dense2"].params["units"] == 32
+    assert "changed since this run started" in p.notice.text() and "Reset" in p.notice.text()
+    n = rec.step
+    qtbot.waitUntil(lambda: rec.step > n + 10, timeout=10_000)     # the run goes on, on its snapshot
+    assert c.runner.session is s and s.doc.nodes["dense2"].params["units"] == 64
+    assert s.weights()["dense2.w"].shape == (128, 64)
+    assert c.state == "running" and not rec.failed
+
+    click(p.reset_button)
+    qtbot.waitUntil(lambda: c.runner.session is not s and c.runner.session is not None
+                    and len(rec.metrics) and rec.step < n, timeout=START_MS)
+    s2 = c.runner.session
+    assert s2.doc.nodes["dense2"].params["units"] == 32
+    qtbot.waitUntil(lambda: rec.step >= 5, timeout=10_000)
+    assert s2.weights()["dense2.w"].shape == (128, 32)
+    assert p.notice.text() == ""
+    # the new run's history starts afresh
+    x, _ = c.history.get("loss/train").data()
+    assert x[0] <= 5 and np.all(np.diff(x) > 0)
+    stop_and_wait(qtbot, c)
+    assert not rec.failed and not w.errors
+
+
+# ---- export --------------------------------------------------------------------------------------------
+
+def test_export_metrics_csv_and_plot_png(window, gpu_device, qtbot, tmp_path):
+    w = window
+    c, rec = open_digits(w, epochs=1)
+    click(c.panel.train_button)
+    qtbot.waitUntil(lambda: c.state == "running", timeout=START_MS)
+    wait_state(qtbot, c, "paused", timeout=20_000)
+    c.refresh()
+    path = tmp_path / "metrics.csv"
+    c.export_csv(str(path))
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["series", "x", "y"]
+    series = {r[0] for r in rows[1:]}
+    assert {"loss/train", "loss/test", "accuracy/test", "grad/dense1.w"} <= series
+    train = [(float(r[1]), float(r[2])) for r in rows[1:] if r[0] == "loss/train"]
+    assert train[-1][0] == c.info["steps_per_epoch"] and all(np.isfinite(v) for _, v in train)
+    for plot, name in ((c.loss_plot, "loss.png"), (c.grad_plot, "grads.png")):
+        png = tmp_path / name
+        c.export_png(plot, str(png))
+        image = QImage(str(png))
+        assert not image.isNull() and image.width() > 100 and image.height() > 50
+        colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
+        assert len(colours) > 5, "an empty image"
+    stop_and_wait(qtbot, c)
+
+
+# ---- gradient curves <-> nodes ----------------------------------------------------------------------
+
+def test_selecting_a_node_highlights_its_curves_and_shows_its_histogram(window, gpu_device, qtbot):
+    w = window
+    c, rec = open_digits(w)
+    click(c.panel.train_button)
+    qtbot.waitUntil(lambda: len(rec.metrics) >= 3, timeout=START_MS)
+    click(c.panel.train_button)
+    wait_state(qtbot, c, "paused")
+    c.refresh()
+    w.canvas.fit_all()
+    click_node(w, "dense2")
+    assert c.grad_plot.selected == "dense2"
+    widths = {name: curve.opts["pen"].widthF() for name, curve in c.grad_plot.curves.items()}
+    assert widths["grad/dense2.w"] > widths["grad/dense1.w"]
+    qtbot.waitUntil(lambda: c.hist_plot.node == "dense2", timeout=5000)
+    assert "dense2" in c.hist_plot.caption.text() and "8,256 weights" in c.hist_plot.caption.text()
+    # clicking a curve selects its node
+    c.grad_plot.curves["grad/dense3.w"].sigClicked.emit(c.grad_plot.curves["grad/dense3.w"], None)
+    settle()
+    assert w.selected_node_ids() == ["dense3"]
+    assert c.grad_plot.selected == "dense3"
+    # the gradient flow is on the canvas: every Dense node carries its figure
+    graph = w.canvas.graph
+    assert all(graph.nodes[f"dense{i}"].flow is not None for i in (1, 2, 3))
+    stop_and_wait(qtbot, c)
+    assert all(graph.nodes[f"dense{i}"].flow is None for i in (1, 2, 3))
+
+
+# ---- a screenshot under Xvfb ------------------------------------------------------------------------
+
+CHILD = r"""
+import os, sys, time
+sys.path.insert(0, {root!r})
+from PySide6.QtWidgets import QApplication
+app = QApplication(["wiregrad"])
+from app.ui.main_window import MainWindow
+from app.paths import example
+w = MainWindow()
+w.resize(1600, 1000)
+w.show()
+w.open_example(example("spiral"))
+def pump(seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        app.processEvents()
+        time.sleep(0.01)
+pump(0.5)
+w.canvas.fit_all()
+c = w.training
+errors = []
+w.show_error = lambda title, text: errors.append(text)
+c.panel.train_button.click()
+end = time.time() + 60
+while time.time() < end and (not c.last or c.last["step"] < {steps}):
+    pump(0.05)
+w.canvas.graph.select_only(["dense2"])
+pump(1.0)
+c.refresh()
+pump(0.2)
+shot = w.screen().grabWindow(0)
+shot.save({out!r})
+print("STEP", c.last.get("step", 0), "BOUNDARY", c.boundary_dock.isVisible(), "CURVES", len(c.grad_plot.curves),
+      "ERRORS", len(errors), flush=True)
+c.runner.stop_run()
+pump(0.5)
+w.ask_save_changes = lambda: "discard"
+w.close()
+"""
+
+
+@pytest.mark.skipif(not shutil.which("xvfb-run"), reason="xvfb-run is not installed")
+def test_screenshot_of_spiral_mid_training_under_xvfb(gpu_device, tmp_path):
+    OUT.mkdir(exist_ok=True)
+    out = OUT / "training_spiral_xvfb.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "WIREGRAD_RECOVERY_DIR": str(tmp_path / "rec"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    run = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-c",
+                          CHILD.format(root=str(ROOT), out=str(out), steps=3000)],
+                         env=env, capture_output=True, text=True, timeout=120)
+    if "Could not load the Qt platform plugin" in run.stderr:
+        pytest.skip("Qt's xcb plugin can't load here; it needs libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1")
+    assert run.returncode == 0, run.stderr[-2000:]
+    words = run.stdout.split()
+    got = dict(zip(words[::2], words[1::2]))
+    assert int(got["STEP"]) >= 3000 and got["BOUNDARY"] == "True" and got["CURVES"] == "6" and got["ERRORS"] == "0", run.stdout
+    image = QImage(str(out))
+    assert image.width() == 1600
+    # the boundary heatmap's two class colours are on screen
+    from test_ui_screenshot import has_color
+    assert has_color(image, "#f97316", tolerance=30) and has_color(image, "#2563eb", tolerance=30)
