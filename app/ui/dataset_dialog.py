@@ -29,14 +29,14 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
                                QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QRadioButton,
+                               QLineEdit, QPlainTextEdit, QPushButton, QRadioButton, QScrollArea,
                                QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from ..model.binding import check_binding
 from ..model.datasets import (BUILTINS, FORMAT_OPTIONS, Dataset, DatasetError, infer_format, load_dataset,
                               make_spec_relative, resolve_spec_paths, validate_spec, with_defaults)
 from ..model.datasets.options import COMMON, REQUIRED
-from ..model.datasets.spec import PATH_KEYS, options_for, source_kind
+from ..model.datasets.spec import PATH_KEYS, options_for
 from ..model.layers import get_kind
 from ..model.layers.spec import fmt_shape
 from .commands import SetTraining
@@ -46,7 +46,7 @@ RELOAD_MS = 250          # a change of an option reloads the preview after this 
 TABLE_ROWS = 50          # rows in the preview table
 TABLE_COLUMNS = 30       # feature columns in the preview table
 IMAGES_PER_CLASS = 8
-MAX_IMAGES = 80
+MAX_IMAGE_ROWS = 30      # classes shown in the image grid
 THUMB = 56               # thumbnail size in pixels
 SCATTER_POINTS = 5000    # at most this many points in the scatter plot
 CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -381,20 +381,21 @@ class DatasetDialog(QDialog):
         self.path_note = QLabel()
         self.path_note.setWordWrap(True)
         self.path_note.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        file_row = QHBoxLayout()
-        file_row.addWidget(self.path_edit, 1)
-        file_row.addWidget(self.file_button)
-        file_row.addWidget(self.folder_button)
+        choose_row = QHBoxLayout()
+        choose_row.addWidget(self.file_button)
+        choose_row.addWidget(self.folder_button)
+        choose_row.addStretch(1)
+        fmt_row = QHBoxLayout()
+        fmt_row.addWidget(QLabel("Format"))
+        fmt_row.addWidget(self.format, 1)
         grid.addWidget(self.builtin_radio, 0, 0)
         grid.addWidget(self.builtin, 0, 1)
         grid.addWidget(self.builtin_about, 1, 1)
         grid.addWidget(self.file_radio, 2, 0)
-        grid.addLayout(file_row, 2, 1)
-        fmt_row = QHBoxLayout()
-        fmt_row.addWidget(QLabel("Format"))
-        fmt_row.addWidget(self.format, 1)
-        grid.addLayout(fmt_row, 3, 1)
-        grid.addWidget(self.path_note, 4, 1)
+        grid.addLayout(choose_row, 2, 1)
+        grid.addWidget(self.path_edit, 3, 1)
+        grid.addLayout(fmt_row, 4, 1)
+        grid.addWidget(self.path_note, 5, 1)
         grid.setColumnStretch(1, 1)
 
         self.options_box = QGroupBox("Options")
@@ -424,24 +425,39 @@ class DatasetDialog(QDialog):
         self.error_label.hide()
         self.tabs = QTabWidget()
         self.scatter = self._make_scatter()
-        self.images = QListWidget()
-        self.images.setViewMode(QListWidget.IconMode)
-        self.images.setIconSize(QPixmap(THUMB, THUMB).size())
-        self.images.setResizeMode(QListWidget.Adjust)
-        self.images.setMovement(QListWidget.Static)
-        self.images.setSpacing(4)
+        self.images = QScrollArea(widgetResizable=True)
+        self.thumbnails: list[QLabel] = []
+        self._bold = QFont(self.font())
+        self._bold.setBold(True)
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.verticalHeader().hide()       # not the file's line numbers: the test rows are held out
+        self.table_caption = QLabel("The first rows of the training split, in file order, with the values as "
+                                    "read (before scaling). The label column is in bold.")
+        self.table_caption.setWordWrap(True)
+        rows_page = QWidget()
+        rows_layout = QVBoxLayout(rows_page)
+        rows_layout.setContentsMargins(4, 4, 4, 4)
+        rows_layout.addWidget(self.table_caption)
+        rows_layout.addWidget(self.table, 1)
+        self.images_caption = QLabel()
+        self.images_caption.setWordWrap(True)
+        images_page = QWidget()
+        images_layout = QVBoxLayout(images_page)
+        images_layout.setContentsMargins(4, 4, 4, 4)
+        images_layout.addWidget(self.images_caption)
+        images_layout.addWidget(self.images, 1)
         self.summary = QPlainTextEdit(readOnly=True)
         mono = QFont("monospace")
         mono.setStyleHint(QFont.Monospace)
         self.summary.setFont(mono)
         self.summary.setLineWrapMode(QPlainTextEdit.NoWrap)
         self.tabs.addTab(self.scatter, "Scatter plot")
-        self.tabs.addTab(self.images, "Images")
-        self.tabs.addTab(self.table, "First rows")
+        self.tabs.addTab(images_page, "Images")
+        self.tabs.addTab(rows_page, "First rows")
         self.tabs.addTab(self.summary, "Summary")
+        self.pages = {"scatter": self.scatter, "images": images_page, "rows": rows_page, "summary": self.summary}
 
         self.binding_label = QLabel()
         self.binding_label.setWordWrap(True)
@@ -450,9 +466,9 @@ class DatasetDialog(QDialog):
         self.fix_button.setToolTip("Change the graph to fit this dataset (Edit ▸ Undo takes it back)")
         self.fix_button.clicked.connect(self.apply_fixes)
         self.fix_button.hide()
-        binding = QHBoxLayout()
-        binding.addWidget(self.binding_label, 1)
-        binding.addWidget(self.fix_button, 0, Qt.AlignTop)
+        binding = QVBoxLayout()
+        binding.addWidget(self.binding_label)
+        binding.addWidget(self.fix_button, 0, Qt.AlignLeft)
 
         right = QWidget()
         rv = QVBoxLayout(right)
@@ -467,7 +483,7 @@ class DatasetDialog(QDialog):
         split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
-        split.setSizes([400, 620])
+        split.setSizes([430, 590])
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         self.ok_button = self.buttons.button(QDialogButtonBox.Ok)
@@ -514,7 +530,7 @@ class DatasetDialog(QDialog):
 
     def choose_file(self, path: str | os.PathLike, fmt: str | None = None) -> None:
         """Import this file (or folder): the File source with the format detected or given."""
-        path = Path(path).resolve()
+        path = Path(self._absolute(str(path)))
         self._building = True
         self.file_radio.setChecked(True)
         self.path_edit.setText(str(path))
@@ -537,13 +553,17 @@ class DatasetDialog(QDialog):
         """Where a relative path in the document points: the graph's folder (the runner's cwd if unsaved)."""
         return self.graph_dir or Path.cwd()
 
+    def _absolute(self, path: str) -> str:
+        """A path as typed or stored -> absolute and tidy (graphs/../data/x.csv -> data/x.csv)."""
+        return os.path.normpath(Path(self._base_dir(), Path(path).expanduser()))
+
     def _show_spec(self, spec: dict) -> None:
         """Show a spec from the document in the widgets."""
         self._building = True
         if not isinstance(spec, dict) or ("name" in spec) == ("path" in spec):
             spec = {"name": "digits"}
         if "path" in spec and isinstance(spec["path"], str):
-            spec = resolve_spec_paths(spec, self._base_dir())
+            spec = {k: self._absolute(v) if k in PATH_KEYS and isinstance(v, str) else v for k, v in spec.items()}
             self.file_radio.setChecked(True)
             self.path_edit.setText(spec["path"])
             self.format.setCurrentIndex(max(0, self.format.findData(spec.get("format"))))
@@ -629,7 +649,7 @@ class DatasetDialog(QDialog):
             path = self.path_edit.text().strip()
             if not path:
                 return None
-            spec = {"path": str(Path(self._base_dir(), Path(path).expanduser()))}
+            spec = {"path": self._absolute(path)}
             if self.format.currentData():
                 spec["format"] = self.format.currentData()
         if kind is None:
@@ -638,7 +658,7 @@ class DatasetDialog(QDialog):
         for key, field in self._fields.items():
             value = field.get()
             if key in PATH_KEYS and value is not None:
-                value = str(Path(self._base_dir(), Path(value).expanduser()))
+                value = self._absolute(value)
             if value != defaults.get(key) or (options_for(kind)[key].default is REQUIRED and value is not None):
                 spec[key] = value
         return spec
@@ -717,7 +737,8 @@ class DatasetDialog(QDialog):
         self.table.clear()
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
-        self.images.clear()
+        self.images.setWidget(QWidget())
+        self.thumbnails = []
         self.summary.setPlainText("")
 
     def _show_dataset(self, ds: Dataset) -> None:
@@ -734,7 +755,7 @@ class DatasetDialog(QDialog):
         if ds.task == "classification":
             counts = class_counts(ds)
             shown = counts[:30]
-            text = "  ·  ".join(f"{name}: {c}" for name, c in shown)
+            text = "  ·  ".join(f"{name}:\u00a0{c}" for name, c in shown)
             if len(counts) > len(shown):
                 text += f"  ·  … {len(counts) - len(shown)} more"
             self.counts.setText(f"Samples per class:  {text}")
@@ -743,17 +764,17 @@ class DatasetDialog(QDialog):
             self.counts.setText("Target range: " + ", ".join(f"{_fmt(y[:, j].min())} .. {_fmt(y[:, j].max())}"
                                                            for j in range(min(y.shape[1], 8))))
         self.summary.setPlainText(ds.summary())
-        shown_tab = self.tabs.indexOf(self.table)
+        shown_tab = self.tabs.indexOf(self.pages["rows"])
         if ds.feature_shape == (2,):
             self._show_scatter(ds)
             shown_tab = self.tabs.indexOf(self.scatter)
         chw = image_shape(ds)
         if chw is not None:
             self._show_images(ds, chw)
-            shown_tab = self.tabs.indexOf(self.images)
+            shown_tab = self.tabs.indexOf(self.pages["images"])
         if chw is None or len(ds.feature_shape) == 1:
             self._show_table(ds)
-        self.tabs.setTabVisible(self.tabs.indexOf(self.table), self.table.rowCount() > 0)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.pages["rows"]), self.table.rowCount() > 0)
         self.tabs.setCurrentIndex(shown_tab)
 
     def _label_text(self, ds: Dataset, y) -> str:
@@ -787,23 +808,41 @@ class DatasetDialog(QDialog):
         self.table.setToolTip("The first rows of the training split, in file order, with the values as read "
                               "(before scaling). The test rows are held out, so some row numbers of the file "
                               "are missing here.")
-        self.tabs.setTabVisible(self.tabs.indexOf(self.table), True)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.pages["rows"]), True)
 
     def _show_images(self, ds: Dataset, chw: tuple[int, int, int]) -> None:
+        """One row per class: its name, then its first training samples."""
         x, y = ds.x_train, ds.y_train
-        picks: list[int] = []
         if ds.task == "classification":
-            for k in range(ds.num_classes or 0):
-                picks += list(np.flatnonzero(y == k)[:IMAGES_PER_CLASS])
+            names = [name for name, _ in class_counts(ds)][:MAX_IMAGE_ROWS]
+            rows = [(name, np.flatnonzero(y == k)[:IMAGES_PER_CLASS]) for k, name in enumerate(names)]
         else:
-            picks = list(range(min(len(x), MAX_IMAGES)))
-        for i in picks[:MAX_IMAGES]:
-            a = unscaled(ds, x[i:i + 1])[0].reshape(chw)
-            pixmap = QPixmap.fromImage(to_qimage(a)).scaled(THUMB, THUMB, Qt.KeepAspectRatio, Qt.FastTransformation)
-            item = QListWidgetItem(pixmap, self._label_text(ds, y[i]))
-            item.setToolTip(f"training sample {i}: {self._label_text(ds, y[i])}")
-            self.images.addItem(item)
-        self.tabs.setTabVisible(self.tabs.indexOf(self.images), True)
+            rows = [("", np.arange(min(len(x), IMAGES_PER_CLASS * 4)))]
+        each = "each class" if ds.task == "classification" else "the training split"
+        more = (f" (the first {MAX_IMAGE_ROWS} of {ds.num_classes} classes)"
+                if ds.task == "classification" and (ds.num_classes or 0) > MAX_IMAGE_ROWS else "")
+        self.images_caption.setText(f"The first training samples of {each}{more}, as {chw[0]}×{chw[1]}×{chw[2]} "
+                                    "images (contrast stretched per image).")
+        page = QWidget()
+        grid = QGridLayout(page)
+        grid.setSpacing(4)
+        self.thumbnails = []
+        for r, (name, picks) in enumerate(rows):
+            label = QLabel(name)
+            label.setFont(self._bold)
+            grid.addWidget(label, r, 0, Qt.AlignRight | Qt.AlignVCenter)
+            for c, i in enumerate(picks):
+                a = unscaled(ds, x[i:i + 1])[0].reshape(chw)
+                thumb = QLabel()
+                thumb.setPixmap(QPixmap.fromImage(to_qimage(a)).scaled(THUMB, THUMB, Qt.KeepAspectRatio,
+                                                                       Qt.FastTransformation))
+                thumb.setToolTip(f"training sample {i}: {self._label_text(ds, y[i])}")
+                grid.addWidget(thumb, r, c + 1)
+                self.thumbnails.append(thumb)
+        grid.setColumnStretch(IMAGES_PER_CLASS + 1, 1)
+        grid.setRowStretch(len(rows), 1)
+        self.images.setWidget(page)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.pages["images"]), True)
 
     def _show_scatter(self, ds: Dataset) -> None:
         import pyqtgraph as pg
