@@ -9,7 +9,7 @@ import pytest
 
 from app.model import reference
 from app.model.document import Document
-from app.model.fused import find_chain, whole_step_fits
+from app.model.fused import find_chain, layers_fit, whole_step_fits
 from app.model.lower import grad_name, lower
 from app.model.optim import reference_step
 from app.model.shapes import analyse
@@ -87,14 +87,30 @@ def _sessions(doc, monkeypatch):
     return fused, plain
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_whole_step_matches_the_plain_program(gpu_device, tmp_path, monkeypatch, case):
-    doc = chain_doc(tmp_path, **CASES[case])
+# the same graphs through the per-layer rewrite (forced: they are small enough for whole_step),
+# plus shapes that exercise the generated matmuls' edges and both gather kernels
+LAYER_CASES = {**{k: v for k, v in CASES.items() if k != "output activation mse"},
+               "wide fin%4 sce adam": dict(fin=12, layers=[(36, "relu", True), (20, "tanh", True), (5, None, True)],
+                                           classes=5, batch=16, rows=64, loss="softmax_cross_entropy",
+                                           optimizer={"name": "adam", "lr": 0.01}),
+               "odd widths momentum": dict(fin=7, layers=[(13, "relu", True), (9, None, False), (3, None, True)],
+                                           classes=3, batch=12, rows=48, loss="softmax_cross_entropy",
+                                           optimizer={"name": "momentum", "lr": 0.05})}
+
+
+@pytest.mark.parametrize("path,case", [("whole_step", c) for c in CASES] + [("layers", c) for c in LAYER_CASES])
+def test_fused_matches_the_plain_program(gpu_device, tmp_path, monkeypatch, path, case):
+    import app.model.fused as fz
+    if path == "layers":
+        monkeypatch.setattr(fz, "WHOLE_STEP_MAX_MACS", 0)
+    doc = chain_doc(tmp_path, **{**CASES, **LAYER_CASES}[case])
     fused, plain = _sessions(doc, monkeypatch)
     try:
-        assert fused.low.program.meta.get("fused") == "whole_step"
+        assert fused.low.program.meta.get("fused") == path
         assert "fused" not in plain.low.program.meta
-        assert fused.train_phases == ("step",) and len(fused.low.program.phases["step"]) == 1
+        assert fused.train_phases == ("step",) and not fused.low.program.zeroed
+        if path == "whole_step":
+            assert len(fused.low.program.phases["step"]) == 1
         names = set(plain.low.program.tensors) - {"flat:" + s for s in "ADPGMV"}
         assert names <= set(fused.low.program.tensors)        # every tensor is still there
         for steps, rtol in ((1, 2e-5), (11, 2e-3)):          # 12 steps cross two epochs (5 per epoch)
@@ -117,15 +133,20 @@ def test_whole_step_matches_the_plain_program(gpu_device, tmp_path, monkeypatch,
         plain.close()
 
 
-@pytest.mark.parametrize("case", ["W1-like tanh bce sgd", "relu sce adam", "leaky no-bias nesterov"])
-def test_whole_step_against_the_float64_reference(gpu_device, tmp_path, case):
+@pytest.mark.parametrize("path,case", [("whole_step", "W1-like tanh bce sgd"), ("whole_step", "relu sce adam"),
+                                       ("whole_step", "leaky no-bias nesterov"), ("layers", "relu sce adam"),
+                                       ("layers", "sigmoid mse momentum"), ("layers", "odd widths momentum")])
+def test_fused_against_the_float64_reference(gpu_device, tmp_path, monkeypatch, path, case):
     """One fused step: the loss and every gradient against float64 central differences, and
     the new weights against the float64 optimizer applied to those gradients."""
+    import app.model.fused as fz
     from app.session import Session
-    doc = chain_doc(tmp_path, **CASES[case])
+    if path == "layers":
+        monkeypatch.setattr(fz, "WHOLE_STEP_MAX_MACS", 0)
+    doc = chain_doc(tmp_path, **{**CASES, **LAYER_CASES}[case])
     s = Session(doc)
     try:
-        assert s.low.program.meta.get("fused") == "whole_step"
+        assert s.low.program.meta.get("fused") == path
         a = analyse(s.doc)
         before = {k: v.astype(np.float64) for k, v in s.weights().items()}
         s.run(1, stats=False)
@@ -168,20 +189,25 @@ def test_only_chains_that_fit_are_fused(gpu_device, tmp_path):
                     classes=10, loss="softmax_cross_entropy", optimizer={"name": "adam"})
     low = lower(big, 64, data_rows=128, optimizer={"name": "adam"}, fuse=False)
     chain = find_chain(low, big)
-    assert chain is not None and not whole_step_fits(chain)
+    assert chain is not None and not whole_step_fits(chain) and layers_fit(chain)
+    assert lower(big, 64, data_rows=128, optimizer={"name": "adam"}).program.meta["fused"] == "layers"
     # forward-only and gradient programs (evaluation, gradcheck) are never rewritten
     small = chain_doc(tmp_path, **CASES["W1-like tanh bce sgd"])
     assert "fused" not in lower(small, 8, data_rows=40).program.meta
     assert "fused" not in lower(small, 8, gradients=True).program.meta
 
 
-def test_nan_stop_names_the_node_with_the_whole_step(gpu_device, tmp_path):
-    """The fused kernel writes every node's output, so the NaN check still names the culprit."""
+@pytest.mark.parametrize("path", ["whole_step", "layers"])
+def test_nan_stop_names_the_node_when_fused(gpu_device, tmp_path, monkeypatch, path):
+    """The fused kernels write every node's output, so the NaN check still names the culprit."""
+    import app.model.fused as fz
     from app.session import Session, TrainingError
+    if path == "layers":
+        monkeypatch.setattr(fz, "WHOLE_STEP_MAX_MACS", 0)
     doc = chain_doc(tmp_path, **CASES["relu sce adam"])
     s = Session(doc)
     try:
-        assert s.low.program.meta.get("fused") == "whole_step"
+        assert s.low.program.meta.get("fused") == path
         w = s.weights()
         w["dense2.w"] = np.full_like(w["dense2.w"], np.inf)
         s.set_weights(w)

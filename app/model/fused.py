@@ -5,6 +5,9 @@ costs ~20 us to run, a compute pass ~50 us, so a Playground-size network spends 
 time on overhead (bench/README.md has the measurements). This module rewrites a training
 Program into one that does the same arithmetic in fewer dispatches:
 
+- "layers": a chain Dense [act] Dense [act] ... Dense -> loss too big for that runs as a few
+  kernels per layer (app/model/matmul.py epilogues carry bias, activation and its gradient,
+  and the bias gradient), one loss kernel, one optimizer dispatch over flat buffers.
 - "whole_step": a chain input -> (Dense | activation)* -> loss, small enough, becomes ONE
   generated kernel per training step (gather, forward, loss, backward, optimizer, counters) in
   one workgroup: lane r holds batch row r in registers through the forward and the backward
@@ -33,12 +36,13 @@ from pathlib import Path
 import numpy as np
 
 from gpu import sources as registry
-from gpu.program import Binding, Dispatch, Program, Tensor
+from gpu.program import Binding, Dispatch, Program, Tensor, groups_1d
 from .layers import get_kind
 
 VIEW_ALIGN = 64          # elements: 256 bytes, the largest storage offset alignment WebGPU allows
 LOSSES = ("softmax_cross_entropy", "binary_cross_entropy", "mse")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
+UPDATE_GROUPS = 8        # workgroups of the one optimizer dispatch (a grid-stride loop covers the rest)
 
 # whole_step limits: one workgroup runs the step on one core, with every product unrolled
 WHOLE_STEP_MAX_BATCH = 256
@@ -413,6 +417,94 @@ def apply_whole_step(low, chain: Chain) -> None:
     prog.meta["fused"] = "whole_step"
 
 
+# ---------------------------------------------------------------------------- layers
+
+def layers_fit(chain: Chain) -> bool:
+    """Dense [activation] Dense [activation] ... Dense -> loss: every activation right after a
+    Dense (it becomes that product's epilogue), the last op a Dense (the loss kernel writes its
+    gradient)."""
+    ops = chain.ops
+    if ops[0].kind != "dense" or ops[-1].kind != "dense":
+        return False
+    return all(op.kind == "dense" or ops[i - 1].kind == "dense" for i, op in enumerate(ops))
+
+
+def apply_layers(low, chain: Chain) -> None:
+    """A kernel or two per layer instead of five: the forward product with its bias and
+    activation, one loss kernel (forward and gradient), per Dense the dX product with the
+    gradient through the activation before it and the dW product with the bias gradient, one
+    update over flat parameter buffers, every step of a chunk in one compute pass."""
+    from . import matmul
+    prog = low.program
+    opt = prog.meta["optimizer"]["name"]
+    sources = prog.meta.setdefault("sources", {})
+    state = [s for s in ("m", "v") if f"{chain.params[0]}.{s}" in prog.tensors]
+    _flatten(prog, "flat:P", chain.params)
+    _flatten(prog, "flat:G", [f"d:{p}" for p in chain.params])
+    for s_ in state:
+        _flatten(prog, f"flat:{s_.upper()}", [f"{p}.{s_}" for p in chain.params])
+    B = chain.batch
+    gather = (Binding("src_x", f"data:{chain.input}"), Binding("src_t", f"data:{chain.target}"),
+              Binding("perm", "perm"), Binding("counters", "counters"),
+              Binding("out_x", chain.x, write=True), Binding("out_t", chain.t, write=True))
+    if chain.fin % 4 == 0:       # a row per invocation, in vec4s: 1/4 of the loads, few workgroups
+        step = [Dispatch("fused/gather.wgsl", "gather2_rows4", gather, groups_1d(B),
+                         (("rows", "u32", B), ("wx4", "u32", chain.fin // 4), ("wt", "u32", chain.tw)),
+                         node=chain.input)]
+    else:
+        step = [Dispatch("fused/gather.wgsl", "gather2", gather, groups_1d(B * (chain.fin + chain.tw)),
+                         (("rows", "u32", B), ("wx", "u32", chain.fin), ("wt", "u32", chain.tw)),
+                         node=chain.input)]
+    dense = [i for i, op in enumerate(chain.ops) if op.kind == "dense"]
+    act_after = {i: chain.ops[i + 1] if i + 1 < len(chain.ops) and chain.ops[i + 1].kind != "dense" else None
+                 for i in dense}
+    inp = {}          # dense index -> its input tensor
+    for i in dense:
+        op, act = chain.ops[i], act_after[i]
+        x = chain.x if i == 0 else chain.ops[i - 1].y
+        inp[i] = x
+        v = matmul.choose(B, op.fout, op.fin, bias=op.b is not None, act=act.include if act else "")
+        step.append(matmul.dispatch(v, x, op.w, op.y, B, op.fout, op.fin, bias=op.b,
+                                    c2=act.y if act else None, node=op.node, sources=sources))
+    last = chain.ops[-1]
+    step.append(Dispatch("fused/loss.wgsl", chain.loss_kind,
+                         (Binding("pred", last.y), Binding("tgt", chain.t), Binding("dloss", chain.loss_dy),
+                          Binding("loss", chain.loss_y, write=True), Binding("dpred", last.dy, write=True)),
+                         groups_1d(B), (("rows", "u32", B), ("width", "u32", last.fout)), node=chain.loss))
+    for i in reversed(dense):
+        op = chain.ops[i]
+        if i > 0:        # dX = dZ · W^T, into the gradient of this Dense's input
+            prev = chain.ops[i - 1]
+            if prev.kind == "dense":
+                v = matmul.choose(B, op.fin, op.fout, tb=True)
+                step.append(matmul.dispatch(v, op.dy, op.w, prev.dy, B, op.fin, op.fout, node=op.node,
+                                            sources=sources))
+            else:        # ... and on through the activation before it
+                pre = chain.ops[i - 2]
+                v = matmul.choose(B, op.fin, op.fout, tb=True, dact=prev.include)
+                step.append(matmul.dispatch(v, op.dy, op.w, prev.dy, B, op.fin, op.fout, c2=pre.dy,
+                                            x2=pre.y, y2=prev.y, node=op.node, sources=sources))
+        v = matmul.choose(op.fin, op.fout, B, ta=True, colsum=op.b is not None)
+        step.append(matmul.dispatch(v, inp[i], op.dy, f"d:{op.w}", op.fin, op.fout, B,
+                                    db=f"d:{op.b}" if op.b else None, node=op.node, sources=sources))
+    n4 = prog.tensors["flat:P"].size // 4
+    entry = {"sgd": "sgd", "momentum": "momentum", "nesterov": "momentum"}.get(opt, "adam")
+    flags = {"momentum": (("nesterov", "u32", 0),), "nesterov": (("nesterov", "u32", 1),),
+             "adam": (("decoupled", "u32", 0),), "adamw": (("decoupled", "u32", 1),)}.get(opt, ())
+    step.append(Dispatch("fused/update.wgsl", entry,
+                         (Binding("P", "flat:P", write=True), Binding("G", "flat:G"),
+                          *(Binding(s_.upper(), f"flat:{s_.upper()}", write=True) for s_ in state),
+                          Binding("hyper", "hyper"), Binding("counters", "counters")),
+                         (min(-(-n4 // 64), UPDATE_GROUPS), 1, 1), (("n4", "u32", n4), *flags)))
+    step.append(Dispatch("ops/counters.wgsl", "advance", (Binding("counters", "counters", write=True),), (1, 1, 1)))
+    for phase in ("feed", "forward", "backward", "update"):
+        prog.phases.pop(phase, None)
+    prog.phases = {"step": step, **prog.phases}
+    prog.zeroed = []
+    prog.meta["train_phases"] = ("step",)
+    prog.meta["fused"] = "layers"
+
+
 # ---------------------------------------------------------------------------- entry point
 
 def fuse(low, doc) -> str | None:
@@ -423,7 +515,12 @@ def fuse(low, doc) -> str | None:
     if low.program.meta["optimizer"]["name"] not in OPTIMIZERS:
         return None
     chain = find_chain(low, doc)
-    if chain is not None and whole_step_fits(chain):
+    if chain is None:
+        return None
+    if whole_step_fits(chain):
         apply_whole_step(low, chain)
         return "whole_step"
+    if layers_fit(chain):
+        apply_layers(low, chain)
+        return "layers"
     return None
