@@ -228,9 +228,12 @@ def test_flow_overlay_and_highlight_hooks(window):
     window.open_example(example("digits_mlp"))
     settle()
     graph = window.canvas.graph
-    window.canvas.set_flow({("input1", "y"): 1e-4, ("dense1", "y"): 1e-1}, {"dense1": 0.5, "relu1": 0.05})
+    # a log scale over the four decades below the largest value: 3 decades down is 0.25
+    window.canvas.set_flow({("input1", "y"): 1e-4, ("dense1", "y"): 1e-1, ("dense2", "y"): 1e-9},
+                           {"dense1": 0.5, "relu1": 0.05})
     assert graph.wires[Edge("dense1", "y", "relu1", "x")].flow == (1e-1, 1.0)
-    assert graph.wires[Edge("input1", "y", "dense1", "x")].flow == (1e-4, 0.0)
+    assert graph.wires[Edge("input1", "y", "dense1", "x")].flow == pytest.approx((1e-4, 0.25))
+    assert graph.wires[Edge("dense2", "y", "relu2", "x")].flow == (1e-9, 0.0)
     assert graph.wires[Edge("relu1", "y", "dense2", "x")].flow is None
     assert graph.nodes["dense1"].flow[1] == 1.0 and graph.nodes["dense2"].flow is None
     window.canvas.highlight_node("dense2")

@@ -150,6 +150,7 @@ def palette_drag(window: MainWindow, kind: str, scene_pos, monkeypatch) -> None:
 def quick_add(window: MainWindow, text: str, scene_pos) -> str:
     """Tab on the canvas with the mouse at scene_pos, type, Enter; returns the new node's id."""
     before = set(window.document.nodes)
+    window.canvas.centerOn(scene_pos)      # the training docks leave the canvas small: keep the spot in view
     QTest.mouseMove(window.canvas.viewport(), view_point(window, scene_pos))
     window.canvas.setFocus()
     QTest.keyClick(window.canvas, Qt.Key_Tab)

@@ -26,8 +26,10 @@ def _keep_none_alive() -> None:
         return
     if _none_leaks():
         import ctypes
-        # ob_refcnt is the first field of every object in a release build of CPython
-        ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
+        # ob_refcnt is the first field of every object in a release build of CPython;
+        # True and False leak the same way through methods returning bool
+        for obj in (None, True, False):
+            ctypes.c_ssize_t.from_address(id(obj)).value += 1 << 40
 
 
 _keep_none_alive()
