@@ -127,8 +127,9 @@ def test_importing_a_csv_with_string_labels_shows_its_rows_and_classes(window, q
     assert all(row in it for row in shown), shown
     # the label column list offers the file's columns; choosing one by name makes it the label
     combo = dialog._fields["label"].widget
-    assert [combo.itemText(i) for i in range(combo.count())] == ["last column", "petal_length", "petal_width",
+    assert [combo.itemText(i) for i in range(combo.count())] == ["last column (kind)", "petal_length", "petal_width",
                                                                   "stem_cm", "kind"]
+    assert dialog._fields["label"].get() == -1
     combo.setCurrentIndex(3)
     combo.activated.emit(3)
     wait_loaded(dialog, qtbot)
@@ -149,6 +150,10 @@ def test_a_malformed_csv_shows_its_error_in_the_dialog_and_ok_stays_disabled(win
     assert "broken.csv" in text and "line 3" in text and "column 'b'" in text and "'oops'" in text
     assert colors().error.name() in dialog.error_label.styleSheet()
     assert not dialog.ok_button.isEnabled() and dialog.dataset is None
+    # the start of the file, numbered as the message numbers lines
+    assert dialog.tabs.isVisible() and dialog.tabs.currentWidget() is dialog.summary
+    assert dialog.tabs.tabText(dialog.tabs.currentIndex()) == "Start of the file"
+    assert "   3 | 3,oops,y" in dialog.summary.toPlainText()
     QTest.mouseClick(dialog.ok_button, Qt.LeftButton)
     assert dialog.isVisible() and window.document.training["dataset"] == {"name": "digits"}
     # a ragged row, then a good file: the message goes, OK comes back

@@ -719,12 +719,14 @@ class DatasetDialog(QDialog):
         self.error_label.setVisible(bool(error))
         self.error_label.setText(f"Could not read this dataset:\n{error}" if error else "")
         if ds is None:
-            self.headline.setText("No file chosen yet." if not error else "Nothing to preview.")
+            self.headline.setText("No file chosen yet." if not error else "Nothing to preview until the file reads "
+                                  "without errors.")
             self.counts.setText("")
             self._clear_preview()
+            self._show_file_start()
         else:
             self._show_dataset(ds)
-        if ds is not None and self._current_kind() == "csv":
+        if self._current_kind() == "csv":
             self._suggest_columns()
         self.check_binding()
         self.ok_button.setEnabled(ds is not None)
@@ -741,8 +743,20 @@ class DatasetDialog(QDialog):
         self.thumbnails = []
         self.summary.setPlainText("")
 
+    def _show_file_start(self) -> None:
+        """After an error in a text file: its first lines, numbered as the message numbers them."""
+        spec = self.spec()
+        head = text_head(spec["path"]) if spec and self._current_kind() == "csv" else None
+        summary = self.tabs.indexOf(self.pages["summary"])
+        if head:
+            self.tabs.setTabText(summary, "Start of the file")
+            self.summary.setPlainText(head)
+        self.tabs.setVisible(bool(head))
+
     def _show_dataset(self, ds: Dataset) -> None:
         self._clear_preview()
+        self.tabs.setTabText(self.tabs.indexOf(self.pages["summary"]), "Summary")
+        self.tabs.setVisible(True)
         n = {s: len(getattr(ds, f"x_{s}")) for s in ("train", "val", "test")}
         splits = ", ".join(f"{v} {k}" for k, v in n.items() if v or k == "train")
         numbers = int(np.prod(ds.feature_shape))
@@ -880,21 +894,26 @@ class DatasetDialog(QDialog):
         self.tabs.setTabVisible(self.tabs.indexOf(self.scatter), True)
 
     def _suggest_columns(self) -> None:
-        """Offer the CSV's column names in the label-column list."""
+        """Offer the CSV's column names in the label-column list, and name the last one."""
         field = self._fields.get("label")
         if field is None or not isinstance(field.widget, QComboBox):
             return
         names = csv_header(self.spec())
         combo = field.widget
+        at_last = combo.currentIndex() == 0 and combo.currentText() == combo.itemText(0)
         current = combo.currentText()
-        if [combo.itemText(i) for i in range(1, combo.count())] == names:
-            return
         self._building = True
-        while combo.count() > 1:
-            combo.removeItem(1)
-        for name in names:
-            combo.addItem(name, name)
-        combo.setEditText(current)
+        combo.setItemText(0, f"last column ({names[-1]})" if names else "last column")
+        if [combo.itemText(i) for i in range(1, combo.count())] != names:
+            while combo.count() > 1:
+                combo.removeItem(1)
+            for name in names:
+                combo.addItem(name, name)
+        if at_last:
+            combo.setCurrentIndex(0)
+            combo.setEditText(combo.itemText(0))
+        else:
+            combo.setEditText(current)
         self._building = False
 
     # ---- binding to the graph -------------------------------------------------------------------------
@@ -1007,6 +1026,21 @@ def csv_header(spec: dict | None) -> list[str]:
     if all(_is_number(c) for c in cells):
         return []
     return [c.strip() for c in cells]
+
+
+def text_head(path: str, lines: int = 40) -> str | None:
+    """The first lines of a text file (gunzipped), numbered from 1; None when it can't be read."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(1 << 16)
+        if data[:2] == b"\x1f\x8b":
+            import zlib
+            data = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data)
+    except Exception:          # unreadable, or broken gzip: no preview, the error says why
+        return None
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    rows = text.splitlines()[:lines]
+    return "\n".join(f"{i:>4} | {line}" for i, line in enumerate(rows, 1)) if rows else None
 
 
 def _is_number(text: str) -> bool:
