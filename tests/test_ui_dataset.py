@@ -276,3 +276,23 @@ def test_idx_images_show_as_a_grid_and_the_labels_file_is_found(window, qtbot, t
     assert dialog.thumbnails[0].pixmap().height() == 56 and dialog.thumbnails[0].pixmap().width() < 56
     assert "First rows" not in visible_tabs(dialog)
     dialog.reject()
+
+
+def test_an_example_with_a_data_file_finds_it_and_save_as_repoints_it(window, tmp_path, monkeypatch):
+    """The iris example names its CSV relative to the examples folder. Opened as an untitled
+    copy it must still find it (whatever the working directory), and Save As elsewhere must
+    store a path that works from the new folder."""
+    from app.model.datasets import load_dataset
+    from app.model.graphfile import load
+    monkeypatch.chdir(tmp_path)
+    window.open_example(example("iris"))
+    spec = window.document.training["dataset"]
+    assert Path(spec["path"]).is_absolute() and Path(spec["path"]).is_file()
+    assert load_dataset(spec, window.base_dir).num_classes == 3
+    target = tmp_path / "elsewhere" / "iris_copy.json"
+    target.parent.mkdir()
+    monkeypatch.setattr(window, "ask_save_path", lambda *a, **k: str(target))
+    assert window.save_as()
+    saved = load(target).training["dataset"]
+    assert not Path(saved["path"]).is_absolute()
+    assert load_dataset(saved, target.parent).num_classes == 3

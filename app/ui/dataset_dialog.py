@@ -336,7 +336,7 @@ class DatasetDialog(QDialog):
         super().__init__(parent or window)
         self.window = window
         self.setWindowTitle("Dataset")
-        self.graph_dir = Path(window.path).parent if getattr(window, "path", None) else None
+        self.graph_dir = window.base_dir
         self.dataset: Dataset | None = None
         self.error = ""
         self.loading = False

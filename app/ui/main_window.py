@@ -454,6 +454,8 @@ class MainWindow(QMainWindow):
         doc = self._load(path, "Could not open the example")
         if doc is None or not self.maybe_save():
             return False
+        # an untitled copy has no folder: its data files are named by full path until it is saved
+        doc.training["dataset"] = _dataset_in(doc, Path(path).resolve().parent, None)
         self._replace(doc, None, f"{Path(path).name} (example)")
         return True
 
@@ -494,13 +496,24 @@ class MainWindow(QMainWindow):
         self._status(f"Exported to {path}")
         return True
 
+    @property
+    def base_dir(self) -> Path | None:
+        """The folder that relative paths in the graph (its dataset) are relative to."""
+        return Path(self.path).resolve().parent if self.path else None
+
     def _write(self, path: str) -> bool:
+        # the dataset's path, relative to where the graph will live (Save As may move it)
+        spec = _dataset_in(self.document, self.base_dir or Path.cwd(), Path(path).resolve().parent)
+        copy = self.document.copy()
+        copy.training["dataset"] = spec
         try:
-            graphfile.save(self.document, path)       # atomic: the old file survives a failure
+            graphfile.save(copy, path)       # atomic: the old file survives a failure
         except (OSError, ValueError) as e:
             why = getattr(e, "strerror", None) or str(e)
             self.show_error("Could not save", f"{path}: {why}\n\nThe graph is not saved; the file on disk is unchanged.")
             return False
+        if spec != self.document.training.get("dataset"):
+            self.document.training["dataset"] = spec      # same data, named from the new folder
         self.undo_stack.setClean()
         self._status(f"Saved {path}")
         return True
@@ -634,6 +647,15 @@ Selecting and moving
   Delete or Backspace removes; Ctrl+C, Ctrl+X, Ctrl+V, Ctrl+D copy, cut, paste, duplicate.
 View
   Wheel zooms toward the cursor; middle button or Space+drag pans; F fits all; Ctrl+L lays out."""
+
+
+def _dataset_in(doc: Document, base: Path, folder: Path | None) -> dict:
+    """The document's dataset spec with file paths read from `base` and written relative to
+    `folder` (or absolute when folder is None). Built-in sets come back unchanged."""
+    from ..model.datasets import make_spec_relative, resolve_spec_paths
+    spec = doc.training.get("dataset", {})
+    absolute = resolve_spec_paths(spec, base)
+    return make_spec_relative(absolute, folder) if folder is not None else absolute
 
 
 def _apply_theme(app: QApplication) -> None:

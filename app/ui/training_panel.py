@@ -266,7 +266,7 @@ class TrainingController(QObject):
         self.panel.notice.setText("")
         self.panel.status.setText("Building the training program…")
         self.window.canvas.graph.highlight_node(None)
-        base = Path(self.window.path).parent if self.window.path else None
+        base = self.window.base_dir
         self.runner.start_run(self.doc, base)
         # the snapshot is taken now: edits from here on are edits to a running graph, and a
         # second press before the worker answers pauses rather than starting twice
