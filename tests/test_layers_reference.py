@@ -98,6 +98,8 @@ def test_declaration(name):
         assert [p.name for p in kind.outputs] == ["loss"]
     if kind.shader:          # the declared WGSL file exists and has every declared entry point
         text = (ROOT / "wgsl" / kind.shader).read_text("utf-8")
+        for shared in re.findall(r"^//!\s*entries\s+from\s+(\S+)", text, flags=re.M):   # see gpu/shaders.py
+            text += (ROOT / "wgsl" / shared).read_text("utf-8")
         entries = set(re.findall(r"^//! entry (\w+)", text, flags=re.M))
         assert set(kind.entries) <= entries, f"{kind.shader} lacks {set(kind.entries) - entries}"
 
