@@ -12,6 +12,15 @@ no buffer of its own but is the range of its base's buffer (a flat parameter buf
 one optimizer dispatch updates whole). Offsets are multiples of 64 elements (256 bytes, the
 largest storage offset alignment WebGPU allows); a view's init is uploaded into its range.
 
+Tiers: `program.meta["tiers"]` may map a phase to a twin phase of the same length whose
+dispatch i does what dispatch i of the phase does with a kernel that compiles faster (lavapipe
+compiles a pipeline when it is first dispatched: ~0.1 s for a small kernel, up to ~1 s for a
+big unrolled one). run() then uses the twin's kernel wherever the phase's own has not yet run,
+and swaps in one more of the phase's own per call (from the Engine's second call on, once the
+twins have run): the first step waits only for the quick kernels, later calls each pay for
+at most one compile. Pipelines are cached
+per device, so a Reset (a new Engine for the same graph) starts with every kernel warm.
+
 Recovering from a lost device: catch KernelError from Engine.run (its `cause` is the wgpu
 error), call gpu.device.reset_device(), build a new Engine from the same Program and write
 the host's last good copy of the weights and optimizer state back with Engine.write.
@@ -83,6 +92,9 @@ class Engine:
         self._phases = {phase: [self._prepare(d) for d in ds]
                         for phase, ds in program.phases.items()}
         self._plans: dict[tuple[str, ...], list] = {}
+        self._calls = 0
+        self._tiers = {ph: tw for ph, tw in program.meta.get("tiers", {}).items()
+                       if len(self._phases.get(ph, ())) == len(self._phases.get(tw, ()))}
 
     # ------------------------------------------------------------------ building
 
@@ -187,6 +199,37 @@ class Engine:
             plan = self._plans[key] = [s for p in key for s in self._phases.get(p, ())]
         return plan
 
+    def _tiered(self, phases: Sequence[str]) -> list:
+        """The plan, with a tiered phase's not-yet-compiled kernels replaced by their twins'
+        (see the module doc); upgrades one kernel per call once the twins are warm."""
+        if not self._tiers or not any(p in self._tiers for p in phases):
+            return self._plan(phases)
+        warm = shaders.warm_set(self.device)
+        plan = []
+        for p in phases:
+            own = self._phases.get(p, ())
+            twin = self._phases.get(self._tiers.get(p), ())
+            if not twin:
+                plan += own
+                continue
+            # upgrade once the quick ones have run, and never in an Engine's first call: a first
+            # step (Train pressed, or Reset) waits for no compile it can avoid
+            upgrade = self._calls > 0 and all(id(t[0]) in warm for t in twin)
+            for mine, quick in zip(own, twin):
+                if id(mine[0]) in warm:
+                    plan.append(mine)
+                elif upgrade:
+                    plan.append(mine)
+                    upgrade = False
+                else:
+                    plan.append(quick)
+        return plan
+
+    def warm(self, phases: Sequence[str]) -> bool:
+        """True when every kernel the phases run (their own, not a tier's twin) has run."""
+        warm = shaders.warm_set(self.device)
+        return all(id(s[0]) in warm for s in self._plan(phases))
+
     def run(self, phases: Sequence[str], repeat: int = 1, zero: bool = True) -> None:
         """Record `repeat` times: clear program.zeroed (if zero), then the named phases'
         dispatches in order. One encoder, one submit. Unknown phases are empty. Without buffers
@@ -195,7 +238,8 @@ class Engine:
         if isinstance(phases, str):
             phases = (phases,)
         self._check_alive()
-        plan = self._plan(phases)
+        plan = self._tiered(phases)
+        self._calls += 1
         try:
             encoder = self.device.create_command_encoder()
             if zero and self._zeroed:
@@ -209,6 +253,7 @@ class Engine:
             self.device.queue.submit([encoder.finish()])
         except _WGPU_ERRORS as e:
             raise self._run_error(e, plan, phases) from e
+        shaders.warm_set(self.device).update(id(s[0]) for s in plan)
 
     @staticmethod
     def _encode_pass(encoder, plan) -> None:

@@ -200,6 +200,7 @@ class Kernel:
 
 
 _caches: dict[int, tuple[object, dict]] = {}     # id(device) -> (device, {key: Kernel})
+_warm: dict[int, set] = {}                      # id(device) -> ids of pipelines dispatched once
 _cache_lock = threading.Lock()
 
 
@@ -208,6 +209,7 @@ def _cache_for(device) -> dict:
         entry = _caches.get(id(device))
         if entry is None or entry[0] is not device:
             entry = _caches[id(device)] = (device, {})
+            _warm[id(device)] = set()
         return entry[1]
 
 
@@ -215,6 +217,15 @@ def forget_device(device) -> None:
     """Drop the pipelines cached for `device` (after it was lost or reset)."""
     with _cache_lock:
         _caches.pop(id(device), None)
+        _warm.pop(id(device), None)
+
+
+def warm_set(device) -> set:
+    """ids of this device's cached pipelines that have been dispatched, so compiled (lavapipe
+    compiles at the first dispatch); the Engine adds to it after each submit."""
+    _cache_for(device)
+    with _cache_lock:
+        return _warm.setdefault(id(device), set())
 
 
 def _layout_entries(dispatch: Dispatch) -> list[dict]:

@@ -154,3 +154,38 @@ def test_lowering_uses_the_generated_matmul():
     assert any(s.startswith("gen/matmul-") for s in shaders_used)
     assert "ops/matmul.wgsl" not in shaders_used
     assert all(name in low.program.meta["sources"] for name in shaders_used if name.startswith("gen/"))
+
+
+def test_tiers_run_the_quick_twin_first_then_upgrade_one_kernel_per_call(build):
+    """A tiered phase runs its twin's kernels until its own have been compiled, one per call
+    from the Engine's second call on; every call computes the same thing."""
+    import uuid
+    tag = uuid.uuid4().hex          # fresh kernels: nothing cached from other tests
+    p = Program()
+    p.add(Tensor("x", 8, init=np.arange(8, dtype=np.float32)))
+    for i in range(3):
+        p.add(Tensor(f"y{i}", 8))
+    fast = [f"gen/test-fast-{tag}-{i}.wgsl" for i in range(3)]
+    quick = f"gen/test-quick-{tag}.wgsl"
+    p.meta["sources"] = {name: f"// {name}\n" + _scale_source() for name in fast + [quick]}
+
+    def scale(shader, i):
+        return Dispatch(shader, "scale", (Binding("x", "x"), Binding("y", f"y{i}", True)), (1, 1, 1),
+                        (("n", "u32", 8),))
+    for i in range(3):
+        p.emit("step", scale(fast[i], i))
+        p.emit("step_quick", scale(quick, i))
+    p.meta["tiers"] = {"step": "step_quick"}
+    e = build(p)
+    used = []
+    for _ in range(5):
+        plan = e._tiered(["step"])
+        used.append([s[3].shader for s in plan])
+        e.run(["step"])
+        for i in range(3):
+            assert np.array_equal(e.read(f"y{i}"), 2 * np.arange(8))
+    assert used[0] == [quick] * 3 and used[1] == [fast[0], quick, quick]
+    assert used[2] == [fast[0], fast[1], quick] and used[3] == fast
+    assert e.warm(["step"])
+    e2 = build(p)                   # a Reset: the same kernels, warm from the start
+    assert [s[3].shader for s in e2._tiered(["step"])] == fast

@@ -141,7 +141,8 @@ def _activation(low, doc, node_id):
     used = set(re.findall(r"\bU\.(\w+)", prefix))
     if used - {name for name, _, _ in fwd[0].uniforms}:
         return None
-    alias = f"act_{re.sub(r'[^a-z0-9_]', '_', node_id.lower())}"
+    # named by kind and parameters, not by node: two ReLUs share one generated kernel
+    alias = f"act_{re.sub(r'[^a-z0-9_]', '_', kind.name)}" + (f"_{sha1(subs.encode()).hexdigest()[:8]}" if subs else "")
     return f"//! include {kind.shader} as {alias}{' ' + subs if subs else ''}", alias
 
 
@@ -455,6 +456,19 @@ def apply_layers(low, chain: Chain) -> None:
         step = [Dispatch("fused/gather.wgsl", "gather2", gather, groups_1d(B * (chain.fin + chain.tw)),
                          (("rows", "u32", B), ("wx", "u32", chain.fin), ("wt", "u32", chain.tw)),
                          node=chain.input)]
+    # every product twice: the fast kernel ("step") and one that compiles quickly, which the
+    # first steps run while the fast ones wait their turn to compile (gpu/engine.py, tiers)
+    quick = list(step)
+
+    def other(d):
+        step.append(d)
+        quick.append(d)
+
+    def product(m, n, k, ta, tb, epilogue, a, b, c, **binds):
+        fast, slow = matmul.choose(m, n, k, ta, tb, **epilogue), matmul.quick(m, n, k, ta, tb, **epilogue)
+        step.append(matmul.dispatch(fast, a, b, c, m, n, k, sources=sources, **binds))
+        quick.append(matmul.dispatch(slow, a, b, c, m, n, k, sources=sources, **binds))
+
     dense = [i for i, op in enumerate(chain.ops) if op.kind == "dense"]
     act_after = {i: chain.ops[i + 1] if i + 1 < len(chain.ops) and chain.ops[i + 1].kind != "dense" else None
                  for i in dense}
@@ -463,11 +477,10 @@ def apply_layers(low, chain: Chain) -> None:
         op, act = chain.ops[i], act_after[i]
         x = chain.x if i == 0 else chain.ops[i - 1].y
         inp[i] = x
-        v = matmul.choose(B, op.fout, op.fin, bias=op.b is not None, act=act.include if act else "")
-        step.append(matmul.dispatch(v, x, op.w, op.y, B, op.fout, op.fin, bias=op.b,
-                                    c2=act.y if act else None, node=op.node, sources=sources))
+        product(B, op.fout, op.fin, False, False, dict(bias=op.b is not None, act=act.include if act else ""),
+                x, op.w, op.y, bias=op.b, c2=act.y if act else None, node=op.node)
     last = chain.ops[-1]
-    step.append(Dispatch("fused/loss.wgsl", chain.loss_kind,
+    other(Dispatch("fused/loss.wgsl", chain.loss_kind,
                          (Binding("pred", last.y), Binding("tgt", chain.t), Binding("dloss", chain.loss_dy),
                           Binding("loss", chain.loss_y, write=True), Binding("dpred", last.dy, write=True)),
                          groups_1d(B), (("rows", "u32", B), ("width", "u32", last.fout)), node=chain.loss))
@@ -476,32 +489,29 @@ def apply_layers(low, chain: Chain) -> None:
         if i > 0:        # dX = dZ · W^T, into the gradient of this Dense's input
             prev = chain.ops[i - 1]
             if prev.kind == "dense":
-                v = matmul.choose(B, op.fin, op.fout, tb=True)
-                step.append(matmul.dispatch(v, op.dy, op.w, prev.dy, B, op.fin, op.fout, node=op.node,
-                                            sources=sources))
+                product(B, op.fin, op.fout, False, True, {}, op.dy, op.w, prev.dy, node=op.node)
             else:        # ... and on through the activation before it
                 pre = chain.ops[i - 2]
-                v = matmul.choose(B, op.fin, op.fout, tb=True, dact=prev.include)
-                step.append(matmul.dispatch(v, op.dy, op.w, prev.dy, B, op.fin, op.fout, c2=pre.dy,
-                                            x2=pre.y, y2=prev.y, node=op.node, sources=sources))
-        v = matmul.choose(op.fin, op.fout, B, ta=True, colsum=op.b is not None)
-        step.append(matmul.dispatch(v, inp[i], op.dy, f"d:{op.w}", op.fin, op.fout, B,
-                                    db=f"d:{op.b}" if op.b else None, node=op.node, sources=sources))
+                product(B, op.fin, op.fout, False, True, dict(dact=prev.include), op.dy, op.w, prev.dy,
+                        c2=pre.dy, x2=pre.y, y2=prev.y, node=op.node)
+        product(op.fin, op.fout, B, True, False, dict(colsum=op.b is not None), inp[i], op.dy, f"d:{op.w}",
+                db=f"d:{op.b}" if op.b else None, node=op.node)
     n4 = prog.tensors["flat:P"].size // 4
     entry = {"sgd": "sgd", "momentum": "momentum", "nesterov": "momentum"}.get(opt, "adam")
     flags = {"momentum": (("nesterov", "u32", 0),), "nesterov": (("nesterov", "u32", 1),),
              "adam": (("decoupled", "u32", 0),), "adamw": (("decoupled", "u32", 1),)}.get(opt, ())
-    step.append(Dispatch("fused/update.wgsl", entry,
+    other(Dispatch("fused/update.wgsl", entry,
                          (Binding("P", "flat:P", write=True), Binding("G", "flat:G"),
                           *(Binding(s_.upper(), f"flat:{s_.upper()}", write=True) for s_ in state),
                           Binding("hyper", "hyper"), Binding("counters", "counters")),
                          (min(-(-n4 // 64), UPDATE_GROUPS), 1, 1), (("n4", "u32", n4), *flags)))
-    step.append(Dispatch("ops/counters.wgsl", "advance", (Binding("counters", "counters", write=True),), (1, 1, 1)))
+    other(Dispatch("ops/counters.wgsl", "advance", (Binding("counters", "counters", write=True),), (1, 1, 1)))
     for phase in ("feed", "forward", "backward", "update"):
         prog.phases.pop(phase, None)
-    prog.phases = {"step": step, **prog.phases}
+    prog.phases = {"step": step, "step_quick": quick, **prog.phases}
     prog.zeroed = []
     prog.meta["train_phases"] = ("step",)
+    prog.meta["tiers"] = {"step": "step_quick"}
     prog.meta["fused"] = "layers"
 
 

@@ -65,12 +65,19 @@ def blocks(m: int, n: int, r: int, c: int) -> int:
     return -(-m // r) * -(-n // c)
 
 
+SMALL = 1 << 17      # multiply-adds: below this a product runs in well under 100 us whatever the
+                     # block, and the smallest kernel compiles in a third of the time
+
+
 def choose(m: int, n: int, k: int, ta=False, tb=False, **epilogue) -> Variant:
     """The variant for a shape: vec4 wherever the contiguous dimension allows; the largest block
     (more multiply-adds per load) that wastes little on padding and leaves work for both cores;
-    workgroups small enough that a small product still makes several of them (lavapipe runs a
-    workgroup on one core). 8x8 is the largest block: 8x16 runs ~10% faster but takes twice as
-    long to compile, which the first training step pays."""
+    workgroups of 8 invocations (one SIMD row on lavapipe), so a small product still makes
+    several (lavapipe runs a workgroup on one core). 8x8 is the largest block: 8x16 runs ~10%
+    faster but takes twice as long to compile, which the first training step waits for; small
+    products take 4x4 blocks, one K step at a time, for the same reason."""
+    if m * n * k <= SMALL:
+        return quick(m, n, k, ta, tb, **epilogue)
     ku = 4 if k % 4 == 0 else 1
     va = (m % 4 == 0) if ta else (k % 4 == 0)
     vb = (k % 4 == 0) if tb else (n % 4 == 0)
@@ -81,12 +88,21 @@ def choose(m: int, n: int, k: int, ta=False, tb=False, **epilogue) -> Variant:
         return (-(-m // r) * r) * (-(-n // c) * c) / (m * n)
     good = [rc for rc in cands if waste(rc) <= 1.25 and blocks(m, n, *rc) >= 16]
     r, c = good[0] if good else min(cands, key=lambda rc: (waste(rc), -rc[0] * rc[1]))
-    nb = blocks(m, n, r, c)
-    wg = next(w for w in (64, 32, 16, 8) if nb >= 8 * w or w == 8)
+    return Variant(ta, tb, r, c, va, vb, n % 4 == 0, ku, wg=8, full_rows=m % r == 0,
+                   full_cols=n % c == 0, **_checked(tb, epilogue))
+
+
+def quick(m: int, n: int, k: int, ta=False, tb=False, **epilogue) -> Variant:
+    """The variant that compiles fastest (4x4 blocks, one K step per iteration): for small
+    products, and as the twin a first training step runs while the fast ones wait to compile."""
+    return Variant(ta, tb, 4, 4, (m % 4 == 0) if ta else False, (n % 4 == 0) if not tb else False,
+                   n % 4 == 0, 1, wg=8, full_rows=m % 4 == 0, full_cols=n % 4 == 0, **_checked(tb, epilogue))
+
+
+def _checked(tb, epilogue):
     if epilogue.get("colsum") and tb:
         raise ValueError("colsum sums B's columns; it needs B untransposed")
-    return Variant(ta, tb, r, c, va, vb, n % 4 == 0, ku, wg=wg, full_rows=m % r == 0,
-                   full_cols=n % c == 0, **epilogue)
+    return epilogue
 
 
 def source(v: Variant) -> str:
@@ -181,40 +197,42 @@ def source(v: Variant) -> str:
                 L.append(f"    let bias{j} = bias[cg{j}];")
         elif v.bias:
             L.append(f"    let bias{j} = vec4<f32>(" + ", ".join(f"bias[cb{4 * j + s}]" for s in range(4)) + ");")
-    # guards only where the shape needs them: each store is a loop over the SIMD lanes in
-    # lavapipe, and the epilogue compiles slower than the product itself
-    for r in range(R):
-        if not v.full_rows:
-            L.append(f"    if (r0 + {r}u < U.M) {{")
-        for j in range(C4):
-            val = f"acc{r}_{j}" + (f" + bias{j}" if v.bias else "")
-            L.append(f"        let v{r}_{j} = {val};")
-            if v.vc:
-                if not v.full_cols:
-                    L.append(f"        if (c0 + {4 * j}u < U.N) {{")
-                L.append(f"            let o{r}_{j} = (r0 + {r}u) * (U.N / 4u) + c0 / 4u + {j}u;")
-                o, val = f"o{r}_{j}", f"v{r}_{j}"
-                L.append(f"            c[{o}] = c[{o}] + {val};" if v.acc else f"            c[{o}] = {val};")
+    # The stores run in a loop over the block's rows, the row's accumulators picked by select():
+    # every store is a loop over the SIMD lanes in lavapipe's code, and unrolled they made the
+    # compile (which the first training step waits for) three times as long as the product.
+    # (Indexing an array of accumulators instead keeps them in memory: 4x slower, 10x the compile.)
+    rows = "{R}u" if v.full_rows else "min({R}u, U.M - r0)"
+    L.append(f"    for (var r = 0u; r < {rows.format(R=R)}; r++) {{")
+    for j in range(C4):
+        pick = f"acc{R - 1}_{j}"
+        for r in range(R - 2, -1, -1):
+            pick = f"select({pick}, acc{r}_{j}, r == {r}u)"
+        L.append(f"        let v{j} = {pick}" + (f" + bias{j};" if v.bias else ";"))
+        if v.vc:
+            if not v.full_cols:
+                L.append(f"        if (c0 + {4 * j}u < U.N) {{")
+            L.append(f"        let o{j} = (r0 + r) * (U.N / 4u) + c0 / 4u + {j}u;")
+            o, val = f"o{j}", f"v{j}"
+            L.append(f"        c[{o}] = c[{o}] + {val};" if v.acc else f"        c[{o}] = {val};")
+            if v.act:
+                L.append(f"        c2[{o}] = vec4<f32>({f}({val}.x), {f}({val}.y), {f}({val}.z), {f}({val}.w));")
+            if v.dact:
+                L += [f"        let x{j} = x2[{o}];", f"        let y{j} = y2[{o}];",
+                      f"        c2[{o}] = {val} * vec4<f32>({df}(x{j}.x, y{j}.x), {df}(x{j}.y, y{j}.y), "
+                      f"{df}(x{j}.z, y{j}.z), {df}(x{j}.w, y{j}.w));"]
+            if not v.full_cols:
+                L.append("        }")
+        else:
+            for q in range(4):
+                L.append(f"        if (c0 + {4 * j + q}u < U.N) {{")
+                L.append(f"            let o = (r0 + r) * U.N + c0 + {4 * j + q}u;")
+                L.append(f"            c[o] = c[o] + v{j}[{q}];" if v.acc else f"            c[o] = v{j}[{q}];")
                 if v.act:
-                    L.append(f"            c2[{o}] = vec4<f32>({f}({val}.x), {f}({val}.y), {f}({val}.z), {f}({val}.w));")
+                    L.append(f"            c2[o] = {f}(v{j}[{q}]);")
                 if v.dact:
-                    L += [f"            let x{r}_{j} = x2[{o}];", f"            let y{r}_{j} = y2[{o}];",
-                          f"            c2[{o}] = {val} * vec4<f32>({df}(x{r}_{j}.x, y{r}_{j}.x), {df}(x{r}_{j}.y, y{r}_{j}.y), "
-                          f"{df}(x{r}_{j}.z, y{r}_{j}.z), {df}(x{r}_{j}.w, y{r}_{j}.w));"]
-                if not v.full_cols:
-                    L.append("        }")
-            else:
-                for q in range(4):
-                    L.append(f"        if (c0 + {4 * j + q}u < U.N) {{")
-                    L.append(f"            let o = (r0 + {r}u) * U.N + c0 + {4 * j + q}u;")
-                    L.append(f"            c[o] = c[o] + v{r}_{j}[{q}];" if v.acc else f"            c[o] = v{r}_{j}[{q}];")
-                    if v.act:
-                        L.append(f"            c2[o] = {f}(v{r}_{j}[{q}]);")
-                    if v.dact:
-                        L.append(f"            c2[o] = v{r}_{j}[{q}] * {df}(x2[o], y2[o]);")
-                    L.append("        }")
-        if not v.full_rows:
-            L.append("    }")
+                    L.append(f"            c2[o] = v{j}[{q}] * {df}(x2[o], y2[o]);")
+                L.append("        }")
+    L.append("    }")
     if v.colsum:
         L.append("    if (r0 == 0u) {")
         for j in range(C4):
