@@ -65,6 +65,9 @@ def blocks(m: int, n: int, r: int, c: int) -> int:
     return -(-m // r) * -(-n // c)
 
 
+BIG = 1 << 22        # multiply-adds: past this, bigger blocks (slower to compile, but a product
+                     # this size runs for milliseconds, and tiers keep compiles off the first step)
+BIG_BLOCK = {(False, False): (8, 16), (True, False): (16, 16), (False, True): (16, 8), (True, True): (16, 16)}
 SMALL = 1 << 17      # multiply-adds: below this a product runs in well under 100 us whatever the
                      # block, and the smallest kernel compiles in a third of the time
 
@@ -73,15 +76,17 @@ def choose(m: int, n: int, k: int, ta=False, tb=False, **epilogue) -> Variant:
     """The variant for a shape: vec4 wherever the contiguous dimension allows; the largest block
     (more multiply-adds per load) that wastes little on padding and leaves work for both cores;
     workgroups of 8 invocations (one SIMD row on lavapipe), so a small product still makes
-    several (lavapipe runs a workgroup on one core). 8x8 is the largest block: 8x16 runs ~10%
-    faster but takes twice as long to compile, which the first training step waits for; small
-    products take 4x4 blocks, one K step at a time, for the same reason."""
+    several (lavapipe runs a workgroup on one core). Up to 8x8 blocks for mid-size products
+    (8x16 runs ~10% faster there but compiles twice as long); bigger ones past BIG; small
+    products take 4x4 blocks, one K step at a time: they compile fastest."""
     if m * n * k <= SMALL:
         return quick(m, n, k, ta, tb, **epilogue)
     ku = 4 if k % 4 == 0 else 1
     va = (m % 4 == 0) if ta else (k % 4 == 0)
     vb = (k % 4 == 0) if tb else (n % 4 == 0)
     cands = [(r, c) for r, c in BLOCKS if not (ta and va and r % 4)]
+    if m * n * k >= BIG:         # measured at 1024^3 (GFLOP/s): 8x16 6.3 vs 8x8 4.0; A^T: 16x16 4.9
+        cands = [BIG_BLOCK[ta, tb]] + cands   # vs 3.4; B^T: 16x8 5.8 vs 4.5
 
     def waste(rc):
         r, c = rc
