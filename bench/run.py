@@ -150,6 +150,12 @@ class WiregradRunner:
     def __init__(self, doc, base_dir=None):
         from app.session import Session
         self.session = Session(doc, base_dir)
+        # warm up: a fused program runs quick-to-compile kernels first and compiles its own
+        # one per call (gpu/engine.py, tiers); time it once all of them run
+        s, calls = self.session, 0
+        while not s.engine.warm(s.train_phases) and calls < 200:
+            s.run(1, stats=False)
+            calls += 1
 
     def steps(self, n: int) -> None:
         s, done = self.session, 0
@@ -450,7 +456,9 @@ def bench_scaling(torch, quick: bool, repeats: int, seconds: float) -> dict:
 
 
 def plot_scaling(scaling: dict, path: Path, title: str) -> None:
-    """Two log-log panels (steps/s against width, against depth), drawn with pyqtgraph offscreen."""
+    """Two log-log panels (steps/s against width, against depth), drawn with pyqtgraph offscreen
+    (matplotlib is not a dependency)."""
+    import math
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import pyqtgraph as pg
     from pyqtgraph.exporters import ImageExporter
@@ -458,27 +466,35 @@ def plot_scaling(scaling: dict, path: Path, title: str) -> None:
     app = QApplication.instance() or QApplication([])
     pg.setConfigOptions(background="w", foreground="k", antialias=True)
     win = pg.GraphicsLayoutWidget()
-    win.resize(1200, 520)
-    win.addLabel(title, col=0, colspan=2)
-    win.nextRow()
-    styles = {"wiregrad": ("#16a085", "o"), "torch": ("#d35400", "s")}
+    win.resize(1200, 560)
+    win.addLabel(title, row=0, col=0, colspan=2, size="12pt")
+    win.addLabel(scaling.get("setup", ""), row=1, col=0, colspan=2, size="9pt")
+    styles = {"wiregrad": ("#16a085", "o", "Wiregrad (lavapipe)"), "torch": ("#d35400", "s", "PyTorch CPU (faster thread count)")}
+    values = [r.get(e) for axis in ("width", "depth") for r in scaling.get(axis, []) for e in styles if r.get(e)]
+    lo, hi = (math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))) if values else (0, 4)
+    yticks = [(math.log10(m * 10 ** d), f"{m * 10 ** d:g}") for d in range(lo, hi + 1) for m in (1, 2, 5)]
     for col, axis in enumerate(("width", "depth")):
         rows = scaling.get(axis) or []
-        p = win.addPlot(row=1, col=col)
+        p = win.addPlot(row=2, col=col)
         p.setLogMode(x=True, y=True)
-        p.showGrid(x=True, y=True, alpha=0.3)
-        p.setLabel("bottom", "units per hidden layer (2 layers)" if axis == "width" else "Dense+ReLU layers (64 units)")
+        p.showGrid(x=True, y=True, alpha=0.25)
+        p.setLabel("bottom", "units in each of 2 hidden layers" if axis == "width" else "Dense(64)+ReLU layers")
         p.setLabel("left", "training steps / s")
+        p.getAxis("bottom").setTicks([[(math.log10(r[axis]), str(r[axis])) for r in rows]])
+        p.getAxis("left").setTicks([yticks])
         p.addLegend(offset=(-10, 10))
-        for eng, (color, sym) in styles.items():
+        for eng, (color, sym, label) in styles.items():
             pts = [(r[axis], r[eng]) for r in rows if r.get(eng)]
             if pts:
                 x, y = (np.array(v, dtype=np.float64) for v in zip(*pts))
-                p.plot(x, y, pen=pg.mkPen(color, width=2), symbol=sym, symbolBrush=color, symbolSize=8,
-                       name="Wiregrad" if eng == "wiregrad" else "PyTorch (CPU)")
+                p.plot(x, y, pen=pg.mkPen(color, width=2), symbol=sym, symbolBrush=color, symbolSize=8, name=label)
+    win.show()
     app.processEvents()
     path.parent.mkdir(parents=True, exist_ok=True)
-    ImageExporter(win.scene()).export(str(path))
+    exporter = ImageExporter(win.scene())
+    exporter.parameters()["width"] = 1200
+    exporter.export(str(path))
+    win.close()
 
 
 # ---------------------------------------------------------------------------- report
