@@ -131,11 +131,12 @@ def test_huge_learning_rate_exits_nonzero_and_writes_finite_weights(gpu_device, 
 
 
 def interrupt(tmp_path, after: str):
-    """Train spiral.json (100 epochs) with weights and metrics out; SIGINT once a stderr line
+    """Train spiral.json (for 100000 epochs) with weights and metrics out; SIGINT once a stderr line
     containing `after` appears. Returns (exit code, stderr, metrics rows, weights)."""
     weights, metrics = tmp_path / "w.safetensors", tmp_path / "m.csv"
-    proc = subprocess.Popen([sys.executable, "-m", "app", "train", str(SPIRAL), "--weights-out", str(weights),
-                             "--metrics-out", str(metrics)], cwd=ROOT, stdout=subprocess.PIPE,
+    # many epochs: the fused step trains the spiral in seconds, faster than the pipe is read
+    proc = subprocess.Popen([sys.executable, "-m", "app", "train", str(SPIRAL), "--epochs", "100000",
+                             "--weights-out", str(weights), "--metrics-out", str(metrics)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     watchdog = threading.Timer(120, proc.kill)
     watchdog.start()
