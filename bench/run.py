@@ -368,15 +368,18 @@ def bench_matmul(sizes, repeats) -> dict:
 
 # ---------------------------------------------------------------------------- L1
 
-def latency_child(disk_cache: bool) -> dict:
+def latency_child(disk_cache: bool, warm: bool = False) -> dict:
     """Runs in a fresh process: device first (the editor has one before Train is pressed),
-    then Session + first finished step with nothing compiled, then Reset."""
+    optionally gpu.engine.warm_up (what an editor that calls it at start-up would have done),
+    then Session + first finished step with nothing of it compiled, then Reset."""
     from gpu import shaders
     from gpu.device import get_device
+    from gpu.engine import warm_up
     from app.session import Session
     t = time.perf_counter()
     device = get_device()
     device_s = time.perf_counter() - t
+    warm_s = warm_up(device) if warm else 0.0
     doc = workload_docs()["W2"][1]
     t0 = time.perf_counter()
     s = Session(doc)
@@ -391,23 +394,26 @@ def latency_child(disk_cache: bool) -> dict:
     reset = time.perf_counter() - t2
     recompiled = len(shaders._cache_for(device)) - compiled
     s.close()
-    return {"device_s": device_s, "cold_s": cold, "cold_build_s": t1 - t0, "cold_first_step_s": cold - (t1 - t0),
+    return {"device_s": device_s, "warm_up_s": warm_s, "cold_s": cold, "cold_build_s": t1 - t0, "cold_first_step_s": cold - (t1 - t0),
             "reset_s": reset, "pipelines": compiled, "pipelines_compiled_on_reset": recompiled,
             "mesa_disk_cache": disk_cache}
 
 
 def bench_latency(repeats: int) -> dict:
     out = {}
-    for disk_cache in (False, True):
+    for disk_cache, warm in ((False, False), (True, False), (False, True)):
         env = dict(os.environ)
         if not disk_cache:
             env["MESA_SHADER_CACHE_DISABLE"] = "true"
         runs = []
         for i in range(repeats + (1 if disk_cache else 0)):   # with the cache: a first run fills it
-            say(f"[L1] fresh process (Mesa disk cache {'on' if disk_cache else 'off'}) ...")
+            say(f"[L1] fresh process (Mesa disk cache {'on' if disk_cache else 'off'}"
+                f"{', wgpu warmed up at start' if warm else ''}) ...")
             cmd = [sys.executable, str(Path(__file__).resolve()), "--latency-child"]
             if disk_cache:
                 cmd.append("--disk-cache")
+            if warm:
+                cmd.append("--warm-up")
             p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
             if p.returncode != 0:
                 raise RuntimeError(f"latency child failed:\n{p.stderr[-2000:]}")
@@ -416,9 +422,10 @@ def bench_latency(repeats: int) -> dict:
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0] if isinstance(runs[0][k], float)}
         med["pipelines"] = runs[0]["pipelines"]
         med["pipelines_compiled_on_reset"] = max(r["pipelines_compiled_on_reset"] for r in runs)
-        out["disk_cache" if disk_cache else "no_disk_cache"] = med
+        out["warm_up" if warm else "disk_cache" if disk_cache else "no_disk_cache"] = med
     res = dict(out["no_disk_cache"])
     res["with_mesa_disk_cache"] = out["disk_cache"]
+    res["after_warm_up"] = out["warm_up"]
     return res
 
 
@@ -564,6 +571,8 @@ def print_table(result: dict) -> None:
         print(f"\nL1 digits MLP: first step {lat['cold_s']:.3f} s cold (build {lat['cold_build_s']:.3f} s + "
               f"step {lat['cold_first_step_s']:.3f} s, {lat['pipelines']} pipelines, Mesa disk cache off); "
               f"{lat['with_mesa_disk_cache']['cold_s']:.3f} s with the disk cache; "
+              f"{lat['after_warm_up']['cold_s']:.3f} s cold after gpu.engine.warm_up at start-up "
+              f"({lat['after_warm_up']['warm_up_s']:.3f} s); "
               f"Reset {lat['reset_s'] * 1000:.1f} ms, compiled on Reset: {lat['pipelines_compiled_on_reset']}")
     s = result.get("scaling")
     if s:
@@ -593,10 +602,11 @@ def main(argv=None) -> int:
     ap.add_argument("--plot", default=str(BENCH / "out" / "scaling.png"), help="scaling plot PNG")
     ap.add_argument("--latency-child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--disk-cache", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--warm-up", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.latency_child:
-        print(json.dumps(latency_child(args.disk_cache)))
+        print(json.dumps(latency_child(args.disk_cache, args.warm_up)))
         return 0
 
     repeats = args.repeats or (3 if args.quick else 5)

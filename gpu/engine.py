@@ -303,3 +303,27 @@ def _check_groups(d: Dispatch, limit: int) -> None:
     if len(d.groups) != 3 or any(g < 0 or g > limit for g in d.groups):
         raise ShaderError(f"workgroup counts {d.groups} must be 3 numbers in 0..{limit} "
                           f"(use gpu.program.groups_1d)")
+
+
+def warm_up(device=None) -> float:
+    """Build and run one tiny Program and return the seconds it took. The first Engine of a
+    process pays 0.5-1.5 s that later ones don't (cffi parses each of wgpu's C struct types on
+    first use; lavapipe starts its threads): an app that calls this when it starts (in the
+    thread that will train) takes that off the first press of Train."""
+    import time
+    from .program import Binding, Dispatch, Program, Tensor
+    t0 = time.perf_counter()
+    p = Program()
+    p.add(Tensor("warm_up", 4))
+    p.emit("main", Dispatch("ops/fill.wgsl", "fill", (Binding("y", "warm_up", write=True),), (1, 1, 1),
+                            (("n", "u32", 4), ("value", "f32", 1.0))))
+    p.zeroed.append("warm_up")
+    engine = Engine(p, device)
+    try:
+        engine.run(["main"])
+        engine.write("warm_up", np.zeros(4, np.float32))
+        engine.read("warm_up")
+    finally:
+        engine.destroy()
+    return time.perf_counter() - t0
+

@@ -190,3 +190,8 @@ def test_tiers_run_the_quick_twin_first_then_upgrade_one_kernel_per_call(build):
     assert e.warm(["step"])
     e2 = build(p)                   # a Reset: the same kernels, warm from the start
     assert [s[3].shader for s in e2._tiered(["step"])] == fast
+
+
+def test_warm_up_runs_a_tiny_program(gpu_device):
+    from gpu.engine import warm_up
+    assert warm_up(gpu_device) >= 0.0
