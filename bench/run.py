@@ -156,6 +156,7 @@ class WiregradRunner:
         while not s.engine.warm(s.train_phases) and calls < 200:
             s.run(1, stats=False)
             calls += 1
+        s.engine.read("counters")           # the compiles run on lavapipe's queue: wait for them
 
     def steps(self, n: int) -> None:
         s, done = self.session, 0

@@ -46,8 +46,11 @@ UPDATE_GROUPS = 8        # workgroups of the one optimizer dispatch (a grid-stri
 
 # whole_step limits: one workgroup runs the step on one core, with every product unrolled
 WHOLE_STEP_MAX_BATCH = 256
-WHOLE_STEP_MAX_TERMS = 6000      # unrolled multiply-adds in the kernel (compile time grows with it)
+WHOLE_STEP_MAX_TERMS = 320       # unrolled multiply-adds in the kernel: lavapipe's compile takes
+                                 # ~4-10 ms each (W1's 160: ~1 s; the spiral example's 576: 2-5 s;
+                                 # 2700: 27 s), which the first step waits for
 WHOLE_STEP_MAX_MACS = 1 << 17    # batch x weights: beyond this, parallel per-layer kernels win
+WHOLE_STEP_MAX_SITES = 400       # lane-dependent loads/stores in the unrolled code (see _sites)
 
 
 def enabled() -> bool:
@@ -243,11 +246,18 @@ def _terms(chain: Chain, wg: int) -> int:
     return fwd + bwd
 
 
+def _sites(chain: Chain) -> int:
+    """Loads and stores at lane-dependent addresses in the unrolled part of the kernel: the
+    gathered row, and every output and gradient written. Each is a loop over the SIMD lanes in
+    lavapipe's code, and they are what makes a kernel slow to compile (~5 ms each)."""
+    return 2 * (chain.fin + chain.tw) + 2 * sum(op.fout for op in chain.ops) + 2
+
+
 def whole_step_fits(chain: Chain) -> bool:
     wg = _wg(chain.batch)
     macs = chain.batch * sum(op.fin * op.fout for op in chain.ops if op.kind == "dense")
     return (chain.batch <= WHOLE_STEP_MAX_BATCH and _terms(chain, wg) <= WHOLE_STEP_MAX_TERMS
-            and macs <= WHOLE_STEP_MAX_MACS)
+            and macs <= WHOLE_STEP_MAX_MACS and _sites(chain) <= WHOLE_STEP_MAX_SITES)
 
 
 def _wg(batch: int) -> int:
