@@ -33,7 +33,6 @@ from functools import lru_cache
 from hashlib import sha1
 from pathlib import Path
 
-import numpy as np
 
 from gpu import sources as registry
 from gpu.program import Binding, Dispatch, Program, Tensor, groups_1d
@@ -168,9 +167,8 @@ def find_chain(low, doc) -> Chain | None:
     tedge = doc.edge_into(loss, "target")
     if tedge is None or tedge.src != targets[0] or len(doc.consumers(targets[0])) != 1:
         return None
-    xs = low.program.tensors[low.outputs[(data[0], "y")]]
-    x_shape = tuple(s for s in (low.batch, xs.size // low.batch))
-    if x_shape[0] * x_shape[1] != xs.size:
+    x_size = prog.tensors[low.outputs[(data[0], "y")]].size
+    if x_size % low.batch:
         return None
     chain = Chain(low.batch, data[0], targets[0], loss, roles[loss].name,
                   low.outputs[(data[0], "y")], low.outputs[(targets[0], "y")],
@@ -178,7 +176,7 @@ def find_chain(low, doc) -> Chain | None:
                   low.outputs[(loss, "loss")], grad_name(low.outputs[(loss, "loss")]))
     if chain.loss_dy not in prog.tensors or prog.tensors[chain.loss_dy].init is None:
         return None
-    width, node, seen = x_shape[1], data[0], {data[0], targets[0], loss}
+    width, node, seen = x_size // low.batch, data[0], {data[0], targets[0], loss}
     while True:
         edges = doc.consumers(node, "y")
         if len(edges) != 1:
@@ -240,7 +238,7 @@ def _flatten(prog: Program, base: str, names: list[str]) -> dict:
 
 # ---------------------------------------------------------------------------- whole step
 
-def _terms(chain: Chain, wg: int) -> int:
+def _terms(chain: Chain) -> int:
     fwd = sum(op.fin * op.fout for op in chain.ops if op.kind == "dense")
     bwd = sum(op.fin * op.fout for i, op in enumerate(chain.ops) if op.kind == "dense" and i > 0)
     return fwd + bwd
@@ -254,9 +252,8 @@ def _sites(chain: Chain) -> int:
 
 
 def whole_step_fits(chain: Chain) -> bool:
-    wg = _wg(chain.batch)
     macs = chain.batch * sum(op.fin * op.fout for op in chain.ops if op.kind == "dense")
-    return (chain.batch <= WHOLE_STEP_MAX_BATCH and _terms(chain, wg) <= WHOLE_STEP_MAX_TERMS
+    return (chain.batch <= WHOLE_STEP_MAX_BATCH and _terms(chain) <= WHOLE_STEP_MAX_TERMS
             and macs <= WHOLE_STEP_MAX_MACS and _sites(chain) <= WHOLE_STEP_MAX_SITES)
 
 
@@ -370,7 +367,7 @@ def whole_step_source(chain: Chain, opt: str, offsets: dict, data_x: str, data_t
           "            let bias = k == q.x;",
           "            let ka = min(k, q.x - 1u);",
           "            var g = 0.0;",
-          f"            for (var rr = 0u; rr < B; rr++) {{",
+          "            for (var rr = 0u; rr < B; rr++) {",
           "                let a = select(A[q.z + rr * q.x + ka], 1.0, bias);",
           "                g += a * D[q.w + rr * q.y + j];",
           "            }",
