@@ -14,7 +14,8 @@ import traceback
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
-CHUNK_SECONDS = 0.04      # one chunk of steps per ~25 Hz frame
+CHUNK_SECONDS = 0.03      # one chunk of steps (one stats read) per ~30 Hz: the plots redraw at 25 Hz
+EVAL_SHARE = 0.1          # evaluation at an epoch's end takes at most this share of the time
 BOUNDARY_SECONDS = 0.25   # decision-boundary refresh for 2-D datasets
 TENSORS_SECONDS = 0.3     # weight/gradient histogram refresh for the watched node
 GRID = 60                 # decision-boundary grid resolution
@@ -48,8 +49,11 @@ class TrainingRunner(QThread):
         self._watch = None
         self._predictor = None
         self._snapshot = None
+        self._shut = False
         self.run_id = 0             # GUI side: the latest run asked for
         self._run = 0               # worker side: the run whose session is open
+        self._rate = None
+        self._eval_cost, self._eval_done = 0.0, 0.0
 
     # ---- GUI side: every call only queues a command ----------------------------------
     def start_run(self, doc, base_dir=None, weights=None) -> int:
@@ -67,10 +71,18 @@ class TrainingRunner(QThread):
     def watch(self, node_id: str | None): self._post("watch", node_id)
 
     def shutdown(self, wait_ms: int = 5000) -> None:
-        self._post("quit")
-        self.wait(wait_ms)
+        """End the worker (its session closed) for good: later commands are ignored. (A
+        command after shutdown used to start the thread again, say the histogram's watch(None)
+        as the closing window hid its dock, and the process aborted at exit with "QThread:
+        Destroyed while thread is still running".)"""
+        self._shut = True
+        if self.isRunning():
+            self._commands.put(("quit", None))
+            self.wait(wait_ms)
 
     def _post(self, name, arg=None):
+        if self._shut:
+            return
         self._commands.put((name, arg))
         if not self.isRunning():
             self.start()
@@ -135,6 +147,8 @@ class TrainingRunner(QThread):
         self._close()
         self.session = Session(doc, base_dir, weights=weights)
         self._rate, self._last_boundary, self._last_tensors = None, 0.0, 0.0
+        self._warm = False                # the first chunk pays the pipelines' JIT: not a rate
+        self._eval_cost, self._eval_done = 0.0, 0.0
         s = self.session
         self.started_run.emit({
             "run": self._run, "adapter": s.adapter, "steps_per_epoch": s.steps_per_epoch, "batch": s.batch, "epochs": s.epochs,
@@ -155,22 +169,39 @@ class TrainingRunner(QThread):
             self.session = None
 
     def _chunk(self, steps: int | None = None, to_the_end: bool = True):
-        """Run a chunk of steps and send its metrics. Running (not Step), the run pauses when
-        it reaches its last epoch's end; Resume goes on for another epoch."""
+        """Run a chunk of steps, sized to take CHUNK_SECONDS, and send its metrics: one stats
+        read per chunk. A chunk goes on across epoch ends (a small model runs hundreds of
+        steps in a frame, and an epoch of the spiral set is 70), and ends at one where an
+        evaluation is due or the run ends. Running (not Step), the run pauses when it reaches
+        its last epoch's end; Resume goes on for another epoch."""
         s = self.session
         if steps is None:
             steps = max(1, int(CHUNK_SECONDS * self._rate)) if self._rate else 1
+        spe, end = s.steps_per_epoch, s.epochs * s.steps_per_epoch
         t0 = time.perf_counter()
-        epoch_before = s.step // s.steps_per_epoch
-        st = s.run(steps, stats=True)
+        before = s.step
+        left = steps
+        while True:
+            n = min(left, spe - s.step % spe)
+            ends_epoch = (s.step + n) % spe == 0
+            final = n == left or (ends_epoch and (not to_the_end or s.step + n >= end or self._evaluation_due()))
+            st = s.run(n, stats=final)
+            left -= n
+            if final:
+                break
         dt = time.perf_counter() - t0
-        rate = steps / dt if dt > 0 else 0.0
-        self._rate = rate if self._rate is None else 0.7 * self._rate + 0.3 * rate
+        rate = (s.step - before) / dt if dt > 0 else 0.0
+        if self._warm:
+            self._rate = rate if self._rate is None else 0.7 * self._rate + 0.3 * rate
+        self._warm = True
         self.metrics.emit({"run": self._run, "step": st.step, "epoch": st.epoch, "loss": st.loss, "losses": st.losses,
-                           "param_norms": st.param_norms, "out_norms": st.out_norms, "steps_per_s": self._rate})
-        if s.step // s.steps_per_epoch != epoch_before:
-            self._evaluate()
-            if to_the_end and s.step >= s.epochs * s.steps_per_epoch:
+                           "param_norms": st.param_norms, "out_norms": st.out_norms,
+                           "steps_per_s": self._rate or rate})
+        if ends_epoch:
+            last = s.step >= end
+            if last or not to_the_end or self._evaluation_due():
+                self._evaluate()
+            if to_the_end and last:
                 self._running = False
                 self.state.emit("paused")
         now = time.perf_counter()
@@ -179,10 +210,20 @@ class TrainingRunner(QThread):
         if self._watch and now - self._last_tensors > TENSORS_SECONDS:
             self._send_tensors()
 
+    def _evaluation_due(self) -> bool:
+        """At an epoch's end, evaluate unless the evaluations would take more than EVAL_SHARE of
+        the time: on digits an evaluation (~30 ms) costs a quarter of an epoch (~110 ms), so
+        it runs every few epochs there, and after every epoch on bigger ones. The first epoch
+        and the run's last are always evaluated, and so is an epoch ended by Step."""
+        return time.perf_counter() - self._eval_done >= self._eval_cost / EVAL_SHARE
+
     def _evaluate(self):
         s = self.session
+        t0 = time.perf_counter()
         val = s.evaluate("val") if len(s.data.x_val) else (float("nan"), None)
         test = s.evaluate("test")
+        self._eval_done = time.perf_counter()
+        self._eval_cost = self._eval_done - t0
         self.evaluated.emit({"run": self._run, "step": s.step, "epoch": s.epoch, "val_loss": val[0], "val_accuracy": val[1],
                              "test_loss": test[0], "test_accuracy": test[1]})
 
