@@ -1,6 +1,14 @@
 """Live training plots (pyqtgraph). Each plot keeps one persistent curve per series and is
 refreshed by `refresh()` from a QTimer at the panel's frame rate, never per step; the data
-comes from a bounded History. Values <= 0 are masked before a log axis."""
+comes from a bounded History. Values <= 0 are masked before a log axis.
+
+Painting cost matters more than it looks: PySide6 holds the GIL while Qt paints, so every
+millisecond the GUI spends stroking a curve is a millisecond the training worker can't run
+Python (and can't collect a finished GPU readback). Qt's raster engine strokes a pen wider
+than one pixel as a polygon, which for a noisy 2,000-point curve cost 50-1,250 ms per paint
+here against 7-20 ms with a one-pixel pen. So the live curves are one pixel wide; emphasis
+comes from colour and from dimming the others, and per-batch figures are drawn smoothed
+(a centred moving average, geometric on a log axis) over a faint raw curve."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,11 +20,81 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from .history import History
 
 pg.setConfigOptions(antialias=True)
+SMOOTH_POINTS = 40         # a smoothed curve averages over about 1/40 of its points
 
 
 def _positive(x, y):
     keep = np.isfinite(y) & (y > 0)
     return x[keep], y[keep]
+
+
+def smooth(y: np.ndarray, log: bool = False, fraction: int = SMOOTH_POINTS) -> np.ndarray:
+    """A centred moving average over about len(y)/fraction points (none below 2*fraction
+    points); the window shrinks at both ends, so the newest value still moves the curve.
+    Geometric (in log space) for a log axis, where y must be > 0."""
+    n = len(y)
+    half = n // (2 * fraction)
+    if half < 1:
+        return y
+    v = np.log(y) if log else np.asarray(y, dtype=np.float64)
+    c = np.concatenate([[0.0], np.cumsum(v)])
+    i = np.arange(n)
+    lo, hi = np.maximum(i - half, 0), np.minimum(i + half + 1, n)
+    out = (c[hi] - c[lo]) / (hi - lo)
+    return np.exp(out) if log else out
+
+
+def _faint(color, alpha: int = 70) -> QColor:
+    c = QColor(pg.mkColor(color))
+    c.setAlpha(alpha)
+    return c
+
+
+def _margins(lo: float, hi: float, vlo: float, vhi: float):
+    """A new (lo, hi) range with 15% margins if the data leaves the view or fills less than
+    about a third of it, else None."""
+    span = max(hi - lo, 1e-6 * max(abs(lo), abs(hi), 1e-12))
+    if lo < vlo or hi > vhi or (vhi - vlo) > 3 * 1.3 * span:
+        return lo - 0.15 * span, hi + 0.15 * span
+    return None
+
+
+def follow_range(vb, x0: float, x1: float, y0: float, y1: float, fixed_y=None, grow_x: bool = True) -> bool:
+    """Keep [x0, x1] x [y0, y1] (view coordinates: log10 on a log axis) in view, changing the
+    range only when the data leaves it or fills less than about a third of it: with grow_x
+    (x is time) x starts at x0 and grows 30% at a time, otherwise x keeps margins as y does.
+    Each change of range regenerates both axes' ticks and labels (~5 ms here), so a range
+    that changed on every frame cost more than the curves. Returns whether it changed."""
+    (vx0, vx1), (vy0, vy1) = vb.viewRange()
+    if grow_x:
+        x_span = max(x1 - x0, 1e-9)
+        new_x = None
+        if x0 < vx0 or x1 > vx1 or (vx1 - vx0) > 3 * x_span:
+            new_x = (x0, x0 + 1.3 * x_span if x1 > x0 else x0 + 1.0)
+    else:
+        new_x = _margins(x0, x1, vx0, vx1)
+    if fixed_y is not None:
+        new_y = tuple(fixed_y) if (vy0, vy1) != tuple(fixed_y) else None
+    else:
+        new_y = _margins(y0, y1, vy0, vy1)
+    if new_x or new_y:
+        vb.setRange(xRange=new_x, yRange=new_y, padding=0, update=True, disableAutoRange=False)
+        return True
+    return False
+
+
+def _themed(plot: pg.PlotWidget) -> None:
+    """Background, axes and text from the application's palette (light or dark), so the plots
+    look like part of the window rather than black holes in a light one."""
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+    pal = QApplication.instance().palette() if QApplication.instance() else QPalette()
+    fg = pal.color(QPalette.WindowText)
+    plot.setBackground(pal.color(QPalette.Base))
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(fg))
+        axis.setTextPen(pg.mkPen(fg))
 
 
 class _Plot(QWidget):
@@ -25,14 +103,27 @@ class _Plot(QWidget):
     def __init__(self, title: str, y_label: str, log_toggle: bool = False, log: bool = False, parent=None):
         super().__init__(parent)
         self.plot = pg.PlotWidget()
+        _themed(self.plot)
         self.plot.setLabel("left", y_label)
         self.plot.setLabel("bottom", "step")
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        # no grid: pyqtgraph draws it with the axes, whose area then spans the plot, so every
+        # curve update repainted both axes and their labels (about half of each frame's cost)
         self.plot.getAxis("left").enableAutoSIPrefix(False)     # "loss (x0.001)" confuses more than it helps
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)   # nor "step (x1000)", relabelled as it grows
         self.item = self.plot.getPlotItem()
         self.item.setClipToView(True)
         self.item.setDownsampling(auto=True, mode="peak")
-        self.legend = self.item.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        # the view follows the data in jumps (see _follow), not on every frame: each change of
+        # range regenerates both axes' ticks and labels (~5 ms a frame here)
+        self.item.disableAutoRange()
+        self.follow = True                 # off once the user pans or zooms; the A button restores it
+        self.item.getViewBox().sigRangeChangedManually.connect(self._manual)
+        self._bounds: dict[str, tuple] = {}
+        self._dirty = False
+        self.fixed_y: tuple[float, float] | None = None
+        self.legend = self.item.addLegend(offset=(-8, 8), labelTextSize="8pt",
+                                          labelTextColor=self.plot.getAxis("left").textPen().color(),
+                                          brush=_faint(self.plot.backgroundBrush().color(), 200))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         bar = QHBoxLayout()
@@ -58,13 +149,49 @@ class _Plot(QWidget):
         self.log = on
         self.item.setLogMode(y=on)
         self._versions.clear()
+        self._bounds.clear()
+        self._dirty = True
+
+    def _manual(self, *_):
+        self.follow = False
+
+    def refresh(self, history: History) -> None:
+        """One frame: new data to the curves that have some, then the view range if needed."""
+        self._draw(history)
+        self._follow()
+
+    def _draw(self, history: History) -> None:
+        raise NotImplementedError
+
+    def _follow(self) -> None:
+        """Keep the data in view (follow_range), unless the user has panned or zoomed."""
+        vb = self.item.getViewBox()
+        if any(vb.state["autoRange"]):          # the A button: following again, done by us
+            self.item.disableAutoRange()
+            self.follow, self._dirty = True, True
+        if not (self.follow and self._dirty):
+            return
+        self._dirty = False
+        boxes = [b for b in self._bounds.values() if b is not None]
+        if not boxes:
+            return
+        x0, x1 = min(b[0] for b in boxes), max(b[1] for b in boxes)
+        y0, y1 = min(b[2] for b in boxes), max(b[3] for b in boxes)
+        if self.log:
+            y0, y1 = np.log10(y0), np.log10(y1)
+            if y1 - y0 < 0.1:                  # at least a tenth of a decade
+                y0, y1 = (y0 + y1) / 2 - 0.05, (y0 + y1) / 2 + 0.05
+        follow_range(vb, x0, x1, y0, y1, self.fixed_y)
 
     def set_x_epochs(self, on: bool, steps_per_epoch: int) -> None:
         self.x_epochs, self.steps_per_epoch = on, max(1, steps_per_epoch)
         self.plot.setLabel("bottom", "epoch" if on else "step")
         self._versions.clear()
 
-    def curve(self, name: str, label: str, color, width: float = 1.6, symbol=None, style=Qt.SolidLine) -> pg.PlotDataItem:
+    def curve(self, name: str, label: str | None, color, width: float = 1.0, symbol=None,
+              style=Qt.SolidLine) -> pg.PlotDataItem:
+        """One persistent curve per name; label None keeps it out of the legend. Keep width 1
+        for curves of many points (see the module's note on painting cost)."""
         c = self.curves.get(name)
         if c is None:
             c = self.plot.plot([], [], name=label, pen=pg.mkPen(color, width=width, style=style),
@@ -72,19 +199,29 @@ class _Plot(QWidget):
             self.curves[name] = c
         return c
 
-    def show_series(self, history: History, name: str, label: str, color, **kw) -> None:
+    def show_series(self, history: History, name: str, label: str | None, color, smoothed: bool = False,
+                    key: str | None = None, **kw) -> None:
+        """Draw history's series `name` as curve `key` (default: the name), smoothed or raw."""
         s = history.get(name)
         if s is None:               # no data yet (or never: no validation split): no legend entry
             return
-        c = self.curve(name, label, color, **kw)
-        if self._versions.get(name) == s.version:
+        key = key or name
+        c = self.curve(key, label, color, **kw)
+        if self._versions.get(key) == s.version:
             return
-        self._versions[name] = s.version
+        self._versions[key] = s.version
         x, y = s.data()
         x = x / self.steps_per_epoch if self.x_epochs else x
         if self.log:
             x, y = _positive(x, y)
+        else:
+            keep = np.isfinite(y)
+            x, y = x[keep], y[keep]
+        if smoothed:
+            y = smooth(y, self.log)
         c.setData(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+        self._bounds[key] = (float(x.min()), float(x.max()), float(y.min()), float(y.max())) if len(x) else None
+        self._dirty = True
 
     def clear(self) -> None:
         for c in self.curves.values():
@@ -92,36 +229,44 @@ class _Plot(QWidget):
         self.legend.clear()
         self.curves.clear()
         self._versions.clear()
+        self._bounds.clear()
+        self.follow = True
 
 
 class LossPlot(_Plot):
     def __init__(self, parent=None):
-        super().__init__("Loss", "loss", log_toggle=True, log=True, parent=parent)
+        super().__init__("Loss: each training batch (faint) and its trend; held-out data at epoch ends",
+                         "loss", log_toggle=True, log=True, parent=parent)
+        self.caption.setWordWrap(True)
 
-    def refresh(self, history: History) -> None:
-        self.show_series(history, "loss/train", "train (batch)", "#3b82f6")
-        self.show_series(history, "loss/val", "validation", "#f59e0b", width=2.2, symbol="o")
-        self.show_series(history, "loss/test", "test", "#ef4444", width=2.2, symbol="o")
+    def _draw(self, history: History) -> None:
+        self.show_series(history, "loss/train", None, _faint("#3b82f6"), key="loss/train:raw")
+        self.show_series(history, "loss/train", "train", "#2563eb", smoothed=True)
+        self.show_series(history, "loss/val", "validation", "#d97706", width=2, symbol="o")
+        self.show_series(history, "loss/test", "test", "#dc2626", width=2, symbol="o")
 
 
 class AccuracyPlot(_Plot):
     def __init__(self, parent=None):
-        super().__init__("Accuracy", "accuracy")
-        self.plot.setYRange(0, 1.02)
+        super().__init__("Accuracy on held-out data, at epoch ends", "accuracy")
+        self.fixed_y = (0.0, 1.02)
+        self.plot.setYRange(*self.fixed_y, padding=0)
 
-    def refresh(self, history: History) -> None:
-        self.show_series(history, "accuracy/val", "validation", "#f59e0b", width=2.2, symbol="o")
-        self.show_series(history, "accuracy/test", "test", "#ef4444", width=2.2, symbol="o")
+    def _draw(self, history: History) -> None:
+        self.show_series(history, "accuracy/val", "validation", "#d97706", width=2, symbol="o")
+        self.show_series(history, "accuracy/test", "test", "#dc2626", width=2, symbol="o")
 
 
 class GradNormPlot(_Plot):
-    """‖dC/dθ‖ per parameter tensor, coloured like its node. Clicking a curve selects the
-    node; a selected node's curves are drawn thick."""
+    """‖dC/dθ‖ per parameter tensor, coloured like its node (weights solid, biases dashed),
+    smoothed. Clicking a curve selects the node; selecting a node brings its curves forward
+    and dims the others."""
     node_clicked = Signal(str)
 
     def __init__(self, parent=None):
-        super().__init__("Gradient norm ‖dC/dθ‖ per parameter tensor", "‖dC/dθ‖", log_toggle=True, log=True,
-                         parent=parent)
+        super().__init__("Gradient size ‖dC/dθ‖ per weight tensor, smoothed (click a curve: its node)",
+                         "‖dC/dθ‖", log_toggle=True, log=True, parent=parent)
+        self.caption.setWordWrap(True)
         self.nodes: dict[str, str] = {}       # tensor -> node
         self.colors: dict[str, str] = {}      # node -> colour
         self.selected: str | None = None
@@ -145,30 +290,39 @@ class GradNormPlot(_Plot):
         self.colors = {t: shade[n] for t, n in params.items()}
         self.node_shades = shade
 
-    def refresh(self, history: History) -> None:
+    def _draw(self, history: History) -> None:
         for tensor, node in self.nodes.items():
             name = f"grad/{tensor}"
             if history.get(name) is None:
                 continue
             new = name not in self.curves
-            self.show_series(history, name, tensor, self.colors.get(tensor, "#888"),
-                             width=3.2 if node == self.selected else 1.4, style=self._style(tensor))
+            self.show_series(history, name, tensor, self._color(tensor), smoothed=True, style=self._style(tensor))
             if new:
                 c = self.curves[name]
                 c.curve.setClickable(True, width=8)
                 c.sigClicked.connect(lambda *_, n=node: self.node_clicked.emit(n))
+                self._emphasis(name, c)
 
     @staticmethod
     def _style(tensor: str):
         return Qt.DashLine if tensor.endswith(".b") else Qt.SolidLine      # biases dashed
 
+    def _color(self, tensor: str):
+        return self.colors.get(tensor, "#888888")
+
+    def _emphasis(self, name: str, c) -> None:
+        """The selected node's curves in full colour on top; with a selection, the others faint.
+        (Width stays 1: a wider pen costs 10-50x the painting, see the module's note.)"""
+        tensor = name.removeprefix("grad/")
+        mine = self.nodes.get(tensor) == self.selected
+        color = self._color(tensor) if self.selected is None or mine else _faint(self._color(tensor), 60)
+        c.setPen(pg.mkPen(color, width=1, style=self._style(tensor)))
+        c.setZValue(10 if mine and self.selected else 0)
+
     def highlight(self, node: str | None) -> None:
         self.selected = node
         for name, c in self.curves.items():
-            tensor = name.removeprefix("grad/")
-            n = self.nodes.get(tensor)
-            c.setPen(pg.mkPen(self.colors.get(tensor, "#888"), width=3.2 if n == node else 1.4, style=self._style(tensor)))
-            c.setZValue(10 if n == node else 0)
+            self._emphasis(name, c)
 
 
 class HistogramPlot(QWidget):
@@ -182,11 +336,16 @@ class HistogramPlot(QWidget):
         layout.addWidget(self.caption)
         self.weights = pg.PlotWidget()
         self.grads = pg.PlotWidget()
+        for w in (self.weights, self.grads):
+            _themed(w)
+            w.getAxis("bottom").enableAutoSIPrefix(False)
+            w.getAxis("left").enableAutoSIPrefix(False)
         self.weights.setLabel("bottom", "weight value")
         self.grads.setLabel("bottom", "gradient value")
         for w in (self.weights, self.grads):
             w.setLabel("left", "count")
             layout.addWidget(w)
+            w.getPlotItem().disableAutoRange()          # follow_range, in jumps
         self._w = self.weights.plot([], [], stepMode="center", fillLevel=0, brush="#3b82f680", pen="#3b82f6")
         self._g = self.grads.plot([], [], stepMode="center", fillLevel=0, brush="#ef444480", pen="#ef4444")
         self.node = None
@@ -196,11 +355,13 @@ class HistogramPlot(QWidget):
         w = np.concatenate([np.ravel(v) for v in data["weights"].values()]) if data["weights"] else np.zeros(0)
         g = np.concatenate([np.ravel(v) for v in data["grads"].values()]) if data["grads"] else np.zeros(0)
         self.caption.setText(f"{self.node}: {w.size:,} weights" if w.size else f"{self.node} has no weights")
-        for item, values in ((self._w, w), (self._g, g)):
+        for plot, item, values in ((self.weights, self._w, w), (self.grads, self._g, g)):
             values = values[np.isfinite(values)]
             if values.size:
                 counts, edges = np.histogram(values, bins=40)
                 item.setData(edges, counts)
+                follow_range(plot.getPlotItem().getViewBox(), float(edges[0]), float(edges[-1]), 0.0,
+                             float(counts.max()), grow_x=False)
             else:
                 item.setData([0, 1], [0])
 
@@ -214,15 +375,19 @@ class BoundaryPlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         self.caption = QLabel("Decision boundary (2-D datasets)")
+        self.caption.setWordWrap(True)
         layout.addWidget(self.caption)
         self.plot = pg.PlotWidget()
+        _themed(self.plot)
         self.plot.setAspectLocked(True)
         layout.addWidget(self.plot)
         self.image = pg.ImageItem()
         self.image.setLookupTable(_diverging_lut())
         self.image.setLevels((0.0, 1.0))
         self.plot.addItem(self.image)
-        self.points = pg.ScatterPlotItem(size=6, pen=pg.mkPen("#1f2937", width=0.8))
+        # points in the classes' full colours with a white rim, over a paler heatmap, so a
+        # point on the wrong side of the boundary stands out and one on its side still shows
+        self.points = pg.ScatterPlotItem(size=6, pen=pg.mkPen("#ffffff", width=1))
         self.plot.addItem(self.points)
         self._points_id = None
 
@@ -237,12 +402,14 @@ class BoundaryPlot(QWidget):
             self._points_id = id(pts)
             brushes = [pg.mkBrush("#f97316" if l >= 0.5 else "#2563eb") for l in labels]
             self.points.setData(pts[:, 0], pts[:, 1], brush=brushes)
-        self.caption.setText("Decision boundary: colour = P(class 1); points = training data")
+        self.caption.setText("Decision boundary: background = the model's P(class 1), blue 0 to orange 1; "
+                             "dots = training data in their true class")
 
 
 def _diverging_lut() -> np.ndarray:
-    """Blue (class 0) through white to orange (class 1), like TensorFlow Playground."""
+    """Blue (class 0) through white to orange (class 1), like TensorFlow Playground: paler
+    than the points' colours, so the points stand out on their own class's side."""
     t = np.linspace(0, 1, 256)[:, None]
-    blue, white, orange = np.array([37, 99, 235]), np.array([245, 245, 245]), np.array([249, 115, 22])
+    blue, white, orange = np.array([147, 180, 245]), np.array([248, 248, 248]), np.array([250, 190, 140])
     lut = np.where(t < 0.5, blue + (white - blue) * (t / 0.5), white + (orange - white) * ((t - 0.5) / 0.5))
     return lut.astype(np.uint8)
