@@ -98,7 +98,7 @@ def test_train_pause_step_live_learning_rate_stop(window, gpu_device, qtbot):
     # every parameter tensor has a gradient curve, coloured per node
     assert set(c.grad_plot.nodes) == {f"dense{i}.{k}" for i in (1, 2, 3) for k in "wb"}
     qtbot.waitUntil(lambda: len(c.grad_plot.curves) == 6, timeout=2000)
-    assert "steps/s" in p.status.text() and "step " in p.status.text()
+    assert "steps/s on" in p.status.text() and "Step " in p.status.text() and "Loss " in p.status.text()
 
     # Pause: the metrics stop coming
     click(p.train_button)
@@ -117,7 +117,7 @@ def test_train_pause_step_live_learning_rate_stop(window, gpu_device, qtbot):
     QTest.qWait(200)
     assert [m["step"] for m in rec.metrics[n:]] == [paused_at + 1]
     assert s.step == paused_at + 1 and c.state == "paused"
-    assert f"step {paused_at + 1}" in p.status.text() or f"step {paused_at + 1:,}" in p.status.text()
+    assert f"Step {paused_at + 1:,} ·" in p.status.text()
 
     # the update a step makes at the document's learning rate (Adam: about lr per weight)
     before = s.weights()
@@ -345,10 +345,14 @@ def test_selecting_a_node_highlights_its_curves_and_shows_its_histogram(window, 
     wait_state(qtbot, c, "paused")
     c.refresh()
     w.canvas.fit_all()
+    c.hist_dock.raise_()                # its tab to the front: the histogram is read only when shown
+    settle()
     click_node(w, "dense2")
     assert c.grad_plot.selected == "dense2"
-    widths = {name: curve.opts["pen"].widthF() for name, curve in c.grad_plot.curves.items()}
-    assert widths["grad/dense2.w"] > widths["grad/dense1.w"]
+    alpha = {name: curve.opts["pen"].color().alpha() for name, curve in c.grad_plot.curves.items()}
+    assert alpha["grad/dense2.w"] == alpha["grad/dense2.b"] == 255
+    assert alpha["grad/dense1.w"] < 128 and alpha["grad/dense3.b"] < 128       # the others dimmed
+    assert c.grad_plot.curves["grad/dense2.w"].zValue() > c.grad_plot.curves["grad/dense1.w"].zValue()
     qtbot.waitUntil(lambda: c.hist_plot.node == "dense2", timeout=5000)
     assert "dense2" in c.hist_plot.caption.text() and "8,256 weights" in c.hist_plot.caption.text()
     # clicking a curve selects its node
@@ -425,3 +429,23 @@ def test_screenshot_of_spiral_mid_training_under_xvfb(gpu_device, tmp_path):
     # the boundary heatmap's two class colours are on screen
     from test_ui_screenshot import has_color
     assert has_color(image, "#f97316", tolerance=30) and has_color(image, "#2563eb", tolerance=30)
+
+
+def test_closing_the_window_mid_run_ends_the_worker_for_good(window, gpu_device, qtbot):
+    """Closing the window ends the worker, and nothing after restarts it: a command after
+    shutdown (the histogram's watch as its dock hides) used to start the thread again, and the
+    process aborted at exit ("QThread: Destroyed while thread is still running")."""
+    w = window
+    c, rec = open_digits(w)
+    c.hist_dock.raise_()
+    w.canvas.graph.select_only(["dense1"])
+    click(c.panel.train_button)
+    qtbot.waitUntil(lambda: len(rec.metrics) >= 3, timeout=START_MS)
+    w.ask_save_changes = lambda: "discard"
+    assert w.close()
+    runner = c.runner
+    assert not runner.isRunning() and runner.session is None
+    runner.watch(None)
+    runner.step_once()
+    settle()
+    assert not runner.isRunning()

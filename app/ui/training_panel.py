@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import csv
 import math
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from ..model.datasets import BUILTINS
 from ..model.optim import OPTIMIZERS, default_settings
@@ -24,6 +25,8 @@ from .plots import AccuracyPlot, BoundaryPlot, GradNormPlot, HistogramPlot, Loss
 from .runner import TrainingRunner
 
 FRAME_MS = 40          # plots redraw at 25 Hz, whatever the step rate
+FLOW_MS = 200          # the canvas's gradient-flow overlay at 5 Hz: repainting the canvas costs
+                       # more than a plot, and figures on wires can't be read faster anyway
 
 
 class TrainingPanel(QWidget):
@@ -74,6 +77,13 @@ class TrainingPanel(QWidget):
         self.x_epochs = QCheckBox("x axis in epochs")
         self.status = QLabel("Press Train to start.")
         self.status.setWordWrap(True)
+        # The figures change 25 times a second. A label that may change size asks for a new
+        # layout each time, which resized the docks beside it and repainted the window (30
+        # resizes and ~100 layout passes in 5 s of training); a fixed height, and a width the
+        # label doesn't ask for, keep the layout still.
+        self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        self.status.setFixedHeight(self.status.fontMetrics().lineSpacing() * 5 + 4)
+        self.status.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         self.notice = QLabel("")
         self.notice.setWordWrap(True)
         self.notice.setStyleSheet("color: #d97706")
@@ -107,12 +117,15 @@ class TrainingController(QObject):
         self._doc_changed = False
         self._frames = 0
         self._flow_dirty = False
+        self._flow_at = 0.0
         self._syncing = False
         window.add_training_dock(self.panel, "Training", Qt.RightDockWidgetArea)
         window.add_training_dock(self.loss_plot, "Loss")
         window.add_training_dock(self.grad_plot, "Gradients")
         window.add_training_dock(self.acc_plot, "Accuracy")
         self.hist_dock = window.add_training_dock(self.hist_plot, "Weights histogram")
+        self._watched = None
+        self.hist_dock.visibilityChanged.connect(self._watch_selection)
         self.boundary_dock = window.add_training_dock(self.boundary_plot, "Decision boundary")
         self._wire()
         self._make_actions()
@@ -361,9 +374,14 @@ class TrainingController(QObject):
         self.grad_plot.highlight(node)
         self._watch_selection()
 
-    def _watch_selection(self):
+    def _watch_selection(self, *_):
+        """The worker reads the selected node's weights and gradients for the histogram only
+        while the histogram is on screen (each read is a GPU readback)."""
         ids = self.window.selected_node_ids()
-        self.runner.watch(ids[0] if len(ids) == 1 else None)
+        node = ids[0] if len(ids) == 1 and self.hist_plot.isVisible() else None
+        if node != self._watched:
+            self._watched = node
+            self.runner.watch(node)
 
     def _x_axis(self, on):
         for plot in (self.loss_plot, self.acc_plot, self.grad_plot):
@@ -371,24 +389,33 @@ class TrainingController(QObject):
 
     # ---- the frame ----------------------------------------------------------------
     def refresh(self):
-        """One frame: plots from the history, the status line, the canvas overlay."""
+        """One frame: plots from the history (those on screen), the status line, and at
+        FLOW_MS the canvas overlay."""
         self._frames += 1
         if self.history.series:
-            self.loss_plot.refresh(self.history)
-            self.acc_plot.refresh(self.history)
-            self.grad_plot.refresh(self.history)
+            for plot in (self.loss_plot, self.acc_plot, self.grad_plot):
+                if plot.isVisible():          # a closed or tabbed-away dock catches up when shown
+                    plot.refresh(self.history)
         m = self.last
         if m:
-            epochs = self.info.get("epochs", 0)
-            acc = self.last_eval.get("test_accuracy")
-            self.panel.status.setText(
-                (self.stop_message + "\n" if self.stop_message else "") +
-                f"step {m['step']:,}   epoch {m['epoch']:.2f}/{epochs}   loss {m['loss']:.4g}"
-                + (f"   test accuracy {acc:.3f}" if acc is not None else "")
-                + f"\n{m['steps_per_s']:,.0f} steps/s on {self.info.get('adapter', '?')}")
-        if self._flow_dirty and m:
-            self._flow_dirty = False
+            self._set_status(m)
+        now = time.monotonic()
+        if self._flow_dirty and m and now - self._flow_at >= FLOW_MS / 1000:
+            self._flow_dirty, self._flow_at = False, now
             self._show_flow(m)
+
+    def _set_status(self, m):
+        epochs = self.info.get("epochs", 0)
+        acc = self.last_eval.get("test_accuracy")
+        adapter = self.info.get("adapter", "?")
+        text = ((self.stop_message + "\n" if self.stop_message else "")
+                + f"Step {m['step']:,} · epoch {m['epoch']:.2f} of {epochs}\n"
+                + f"Loss {m['loss']:.4g} (last batch)"
+                + (f" · test accuracy {acc:.1%}" if acc is not None else "")
+                + f"\n{m['steps_per_s']:,.0f} steps/s on {adapter.split(' (')[0]}")
+        if text != self.panel.status.text():
+            self.panel.status.setText(text)
+            self.panel.status.setToolTip(f"Adapter: {adapter}")
 
     def _show_flow(self, m):
         """Each wire shows ‖dC/d(the tensor it carries)‖; each node its ‖dC/dθ‖ (root of the
@@ -410,6 +437,8 @@ class TrainingController(QObject):
 
     def export_png(self, plot, path: str) -> None:
         import pyqtgraph.exporters
+        if hasattr(plot, "refresh") and self.history.series:
+            plot.refresh(self.history)       # a plot in a hidden dock isn't refreshed by the timer
         pyqtgraph.exporters.ImageExporter(plot.item if hasattr(plot, "item") else plot.plot.getPlotItem()).export(path)
 
     def shutdown(self):
