@@ -45,6 +45,23 @@ def cmd_gradcheck(args) -> int:
     return gradcheck_main(args)
 
 
+def _number(kind, low, inclusive=True, what=None):
+    """An argparse type: kind (int/float) >= low (or > low), finite, with a plain message."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what or kind.__name__}, got {text!r}") from None
+        if value != value or value in (float("inf"), float("-inf")) or (value < low if inclusive else value <= low):
+            raise argparse.ArgumentTypeError(f"expected {what or kind.__name__} {'>=' if inclusive else '>'} {low}, got {text}")
+        return value
+    return parse
+
+
+POSITIVE = _number(int, 1, what="a whole number")
+SEED = _number(int, 0, what="a whole number")       # also: epochs, where 0 means evaluate only
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wiregrad", description="Build neural networks by hand and watch them learn. "
                                 "With no command, opens the editor.")
@@ -55,11 +72,11 @@ def parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a graph file headless")
     t.add_argument("graph")
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float)
+    t.add_argument("--epochs", type=SEED, help="0 evaluates the starting (or --weights-in) weights without training")
+    t.add_argument("--batch-size", type=POSITIVE)
+    t.add_argument("--lr", type=_number(float, 0, inclusive=False, what="a number"))
     t.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam", "adamw"])
-    t.add_argument("--seed", type=int)
+    t.add_argument("--seed", type=SEED)
     t.add_argument("--weights-in", help="start from these weights (.safetensors)")
     t.add_argument("--weights-out", help="write the trained weights here (.safetensors)")
     t.add_argument("--metrics-out", help="write per-epoch metrics here (.csv)")
@@ -68,16 +85,18 @@ def parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("gradcheck", help="compare the engine's gradients with finite differences")
     g.add_argument("graph")
-    g.add_argument("--batch-size", type=int, default=4)
-    g.add_argument("--samples", type=int, default=12, help="elements checked per tensor")
-    g.add_argument("--tolerance", type=float, default=1e-3)
+    g.add_argument("--batch-size", type=POSITIVE, default=4)
+    g.add_argument("--samples", type=POSITIVE, default=12, help="elements checked per tensor")
+    g.add_argument("--tolerance", type=_number(float, 0, inclusive=False, what="a number"), default=1e-3)
     g.set_defaults(func=cmd_gradcheck)
 
     a = sub.add_parser("adapters", help="list the GPU adapters wgpu finds")
     a.set_defaults(func=cmd_adapters)
 
     d = sub.add_parser("data", help="datasets: `wiregrad data inspect PATH` shows what the importer reads")
-    d.add_argument("rest", nargs=argparse.REMAINDER)
+    d.add_argument("action", choices=["inspect"], help="what to do with the dataset")
+    d.add_argument("rest", nargs=argparse.REMAINDER, help="a file, folder or built-in name, and options "
+                   "(see `wiregrad data inspect --help`)")
     d.set_defaults(func=cmd_data)
     return p
 

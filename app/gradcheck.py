@@ -123,12 +123,20 @@ def _compare(engine_grad, size, perturbed, rng, samples, eps) -> float:
     return float(off.max() / scale)
 
 
+def _gpu_error():
+    try:
+        from gpu.errors import GpuError      # no adapter, a kernel that failed
+        return GpuError
+    except ImportError:
+        return RuntimeError
+
+
 def gradcheck_main(args) -> int:
     from .model.graphfile import GraphFileError, load
     try:
         doc = load(args.graph)
         results = check(doc, batch=args.batch_size, samples=args.samples)
-    except (GraphFileError, ValueError) as e:
+    except (GraphFileError, ValueError, _gpu_error()) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     worst: dict[str, TensorCheck] = {}

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,10 +12,16 @@ from pathlib import Path
 import numpy as np
 
 from .model.datasets import DatasetError
-from .model.graphfile import GraphFileError, load
+from .model.graphfile import GraphFileError, atomic_write, load
+from .model.lower import LoweringError
 from .model.shapes import analyse
 from .model.weights import WeightsError, load_weights, save_weights
 from .session import Session, TrainingError
+
+try:
+    from gpu.errors import GpuError
+except ImportError:          # no wgpu: Session says so itself
+    GpuError = RuntimeError
 
 STATS_EVERY = 25   # steps between reads of the stats buffer (never per step)
 METRICS = ["epoch", "step", "train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy"]  # CSV columns
@@ -24,11 +32,23 @@ def _expected_shapes(doc) -> dict:
     return {f"{n}.{w.name}": tuple(w.shape) for n, ws in a.weights.items() for w in ws}
 
 
+def output_problem(flag: str, path: str) -> str | None:
+    """What would stop writing `path` at the end of the run; checked before training starts."""
+    target, folder = Path(path), Path(path).resolve().parent
+    if not folder.is_dir():
+        return f"{flag} {path}: the folder {folder} doesn't exist"
+    if target.is_dir():
+        return f"{flag} {path}: that is a folder; give a file name"
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        return f"{flag} {path}: not writable here"
+    return None
+
+
 def train_main(args) -> int:
     for flag, path in (("--weights-out", args.weights_out), ("--metrics-out", args.metrics_out)):
-        if path and not Path(path).resolve().parent.is_dir():   # say so now, not after training
-            print(f"error: {flag} {path}: the folder {Path(path).resolve().parent} doesn't exist",
-                  file=sys.stderr)
+        problem = path and output_problem(flag, path)     # say so now, not after training
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
             return 1
     try:
         doc = load(args.graph)
@@ -37,7 +57,7 @@ def train_main(args) -> int:
         overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
                      "lr": args.lr, "name": args.optimizer}
         session = Session(doc, graph_dir, overrides, weights)
-    except (GraphFileError, WeightsError, DatasetError, TrainingError) as e:
+    except (GraphFileError, WeightsError, DatasetError, TrainingError, LoweringError, GpuError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return Run(session, args).go()
@@ -81,11 +101,9 @@ class Run:
             train_time += time.perf_counter() - t_epoch
         test_loss, test_acc = s.evaluate("test")
         train_loss = self.rows[-1]["train_loss"] if self.rows else float("nan")
-        try:
-            self.write_outputs()
-        except OSError as e:
-            status, error = status or 1, error or f"writing the outputs: {e}"
-            self.say(f"error: {error}")
+        problem = self.write_outputs()
+        if problem:
+            status, error = status or 1, error or problem
         result = {"test_accuracy": test_acc, "test_loss": test_loss, "train_loss": train_loss, "steps": s.step,
                   "steps_per_second": s.step / train_time if train_time else 0.0, "adapter": s.adapter,
                   "epochs": len(self.rows), "seconds": time.perf_counter() - t0}
@@ -103,7 +121,7 @@ class Run:
         print(text, file=sys.stderr, flush=True)
 
     def progress(self, epoch, loss, step_in_epoch, seconds) -> None:
-        if self.quiet:
+        if self.quiet or not sys.stderr.isatty():   # a log file gets the per-epoch lines only
             return
         s = self.s
         width = 24
@@ -122,16 +140,30 @@ class Run:
         self.rows.append(row)
         if not self.quiet:
             acc = f" accuracy {test_acc:.4f}" if test_acc is not None else ""
-            sys.stderr.write(f"\repoch {epoch + 1}/{s.epochs} step {s.step} train loss {train_loss:.4f} "
-                             f"test loss {test_loss:.4f}{acc}{' ' * 30}\n")
+            tty = sys.stderr.isatty()      # over the progress bar on a terminal; plain lines in a log
+            start = "\r" if tty else ""
+            sys.stderr.write(f"{start}epoch {epoch + 1}/{s.epochs} step {s.step} train loss {train_loss:.4f} "
+                             f"test loss {test_loss:.4f}{acc}{' ' * 30 if tty else ''}\n")
 
-    def write_outputs(self) -> None:
-        if self.args.weights_out:
-            save_weights(self.args.weights_out, self.s.last_finite)
-            self.say(f"weights written to {self.args.weights_out}")
-        if self.args.metrics_out:        # asked for, it is written, if only its header
-            with open(self.args.metrics_out, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=METRICS)
-                w.writeheader()
-                w.writerows(self.rows)
-            self.say(f"metrics written to {self.args.metrics_out}")
+    def write_outputs(self) -> str | None:
+        """Write each output asked for, each atomically and each on its own (one failing
+        doesn't cost the other); returns the first problem, or None."""
+        problems = []
+        for path, what, write in ((self.args.weights_out, "weights", lambda p: save_weights(p, self.s.last_finite)),
+                                  (self.args.metrics_out, "metrics", self._write_metrics)):
+            if not path:
+                continue
+            try:
+                write(path)
+                self.say(f"{what} written to {path}")
+            except OSError as e:
+                problems.append(f"writing the {what} to {path}: {e.strerror or e}; any old file there is unchanged")
+                self.say(f"error: {problems[-1]}")
+        return problems[0] if problems else None
+
+    def _write_metrics(self, path) -> None:
+        text = io.StringIO(newline="")
+        w = csv.DictWriter(text, fieldnames=METRICS)      # asked for, it is written, if only its header
+        w.writeheader()
+        w.writerows(self.rows)
+        atomic_write(path, text.getvalue().encode("utf-8"))

@@ -17,13 +17,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCKED = ("PySide6", "pyqtgraph", "wgpu")
+# test-only packages: the runtime (a plain `pip install .`) must not need them
+TEST_ONLY = ("scipy", "torch", "hypothesis", "pytest")
 
 
 def run_blocked(code: str) -> subprocess.CompletedProcess:
     prelude = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(ROOT)!r})
-        for name in {BLOCKED!r}:
+        for name in {BLOCKED + TEST_ONLY!r}:
             sys.modules[name] = None
     """)
     return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], cwd=ROOT,

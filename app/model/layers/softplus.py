@@ -1,7 +1,6 @@
 """Softplus: y = log(1 + e^(βx)) / β, a smooth ReLU; f'(x) = σ(βx). Computed as
 (max(βx, 0) + log1p(e^(−|βx|))) / β, which neither overflows nor loses the small tail."""
 import numpy as np
-import scipy.special
 
 from ._activation import activation
 from .spec import Param
