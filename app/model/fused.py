@@ -473,8 +473,9 @@ def apply_layers(low, chain: Chain) -> None:
 
     def product(m, n, k, ta, tb, epilogue, a, b, c, **binds):
         fast, slow = matmul.choose(m, n, k, ta, tb, **epilogue), matmul.quick(m, n, k, ta, tb, **epilogue)
-        step.append(matmul.dispatch(fast, a, b, c, m, n, k, sources=sources, **binds))
-        quick.append(matmul.dispatch(slow, a, b, c, m, n, k, sources=sources, **binds))
+        # a long K runs as several dispatches, as many for both (chunks of matmul.K_CHUNK)
+        step.extend(matmul.dispatches(fast, a, b, c, m, n, k, sources=sources, **binds))
+        quick.extend(matmul.dispatches(slow, a, b, c, m, n, k, sources=sources, **binds))
 
     dense = [i for i, op in enumerate(chain.ops) if op.kind == "dense"]
     act_after = {i: chain.ops[i + 1] if i + 1 < len(chain.ops) and chain.ops[i + 1].kind != "dense" else None

@@ -126,12 +126,20 @@ def matmul_dispatches(a, b, c, m, n, k, ta=False, tb=False, acc=False, bias=None
     if sources is not None:
         from . import matmul
         v = matmul.choose(m, n, k, ta, tb, acc=acc, bias=bias is not None)
-        return [matmul.dispatch(v, a, b, c, m, n, k, bias=bias, node=node, sources=sources)]
-    reads = [Binding("a", a), Binding("b", b)] + ([Binding("bias", bias)] if bias is not None else [])
-    return [Dispatch("ops/matmul.wgsl", "matmul_bias" if bias is not None else "matmul",
-                     (*reads, Binding("c", c, write=True)), matmul_groups(m, n),
-                     tuple(_uniform(u, v) for u, v in (("M", m), ("N", n), ("K", k), ("ta", int(ta)),
-                                                       ("tb", int(tb)), ("acc", int(acc)))), node=node)]
+        return matmul.dispatches(v, a, b, c, m, n, k, bias=bias, node=node, sources=sources)
+    from .matmul import K_CHUNK      # a long K: several dispatches (see wgsl/ops/matmul.wgsl)
+    out = []
+    for k0 in range(0, max(k, 1), K_CHUNK):
+        first = k0 == 0
+        with_bias = bias is not None and first
+        reads = [Binding("a", a), Binding("b", b)] + ([Binding("bias", bias)] if with_bias else [])
+        out.append(Dispatch("ops/matmul.wgsl", "matmul_bias" if with_bias else "matmul",
+                            (*reads, Binding("c", c, write=True)), matmul_groups(m, n),
+                            tuple(_uniform(u, v) for u, v in (
+                                ("M", m), ("N", n), ("K", k), ("ta", int(ta)), ("tb", int(tb)),
+                                ("acc", int(acc or not first)), ("k0", k0), ("k1", min(k0 + K_CHUNK, k)))),
+                            node=node))
+    return out
 
 
 # ---- the whole graph ---------------------------------------------------------------

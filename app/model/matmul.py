@@ -19,6 +19,13 @@ Epilogues, for the fused lowering (app/model/fused.py):
 
 The sums run in the order of wgsl/ops/matmul.wgsl (k ascending from 0, bias added last), so
 results match it up to the compiler's fused multiply-adds.
+
+Long K (ksplit): lavapipe (llvmpipe's loop limiter) ends every loop of an invocation once the
+invocation has run 65535 loop iterations in all, silently: a dW = X^T·dZ over a batch of 70000
+rows summed only the first 65535. So a product with K > K_CHUNK runs as several dispatches, each
+over K_CHUNK steps of K [U.K0, U.K1), the first writing C (or adding, with acc) and the rest
+adding (U.first); the bias epilogue goes with the first, colsum adds up like C. `dispatches()`
+gives them all; the act/dact epilogues need the whole sum and are never split.
 """
 from __future__ import annotations
 
@@ -29,6 +36,8 @@ from gpu import sources as registry
 from gpu.program import Binding, Dispatch, groups_1d
 
 WORKGROUP = 64
+K_CHUNK = 32768      # K steps per dispatch at most (see "Long K"): even one step per iteration
+                     # stays far below lavapipe's 65535 loop iterations per invocation
 BLOCKS = ((8, 8), (4, 8), (8, 4), (4, 4))     # (rows R, cols C) per invocation, largest first
 
 
@@ -50,6 +59,7 @@ class Variant:
     wg: int = WORKGROUP       # invocations per workgroup (fewer, for small products: more groups)
     full_rows: bool = False   # M % R == 0: no row guards in the epilogue
     full_cols: bool = False   # N % C == 0: no column guards
+    ksplit: bool = False      # K runs in chunks of K_CHUNK, one dispatch each (uniforms K0, K1, first)
 
     @property
     def alias(self) -> str:
@@ -94,14 +104,32 @@ def choose(m: int, n: int, k: int, ta=False, tb=False, **epilogue) -> Variant:
     good = [rc for rc in cands if waste(rc) <= 1.25 and blocks(m, n, *rc) >= 16]
     r, c = good[0] if good else min(cands, key=lambda rc: (waste(rc), -rc[0] * rc[1]))
     return Variant(ta, tb, r, c, va, vb, n % 4 == 0, ku, wg=8, full_rows=m % r == 0,
-                   full_cols=n % c == 0, **_checked(tb, epilogue))
+                   full_cols=n % c == 0, ksplit=_split(k, epilogue), **_checked(tb, epilogue))
 
 
 def quick(m: int, n: int, k: int, ta=False, tb=False, **epilogue) -> Variant:
     """The variant that compiles fastest (4x4 blocks, one K step per iteration): for small
     products, and as the twin a first training step runs while the fast ones wait to compile."""
     return Variant(ta, tb, 4, 4, (m % 4 == 0) if ta else False, (n % 4 == 0) if not tb else False,
-                   n % 4 == 0, 1, wg=8, full_rows=m % 4 == 0, full_cols=n % 4 == 0, **_checked(tb, epilogue))
+                   n % 4 == 0, 1, wg=8, full_rows=m % 4 == 0, full_cols=n % 4 == 0,
+                   ksplit=_split(k, epilogue), **_checked(tb, epilogue))
+
+
+def _split(k: int, epilogue) -> bool:
+    """Whether a product over k runs in K chunks (see "Long K" in the module doc)."""
+    if k <= K_CHUNK:
+        return False
+    if epilogue.get("act") or epilogue.get("dact"):
+        raise ValueError(f"a product over K={k} > {K_CHUNK} can't carry an activation epilogue: "
+                         "it runs in K chunks")
+    return True
+
+
+def chunks(v: Variant, k: int) -> list[tuple[int, int]]:
+    """The [k0, k1) ranges of K that v's dispatches cover: one, or K_CHUNK steps each."""
+    if not v.ksplit:
+        return [(0, k)]
+    return [(k0, min(k0 + K_CHUNK, k)) for k0 in range(0, k, K_CHUNK)]
 
 
 def _checked(tb, epilogue):
@@ -137,7 +165,10 @@ def source(v: Variant) -> str:
             L.append(f"    var acc{r}_{j} = vec4<f32>(0.0);")
     if v.colsum:
         L += [f"    var cs{j} = vec4<f32>(0.0);" for j in range(C4)]
-    L.append(f"    for (var k = 0u; k < U.K; k += {KU}u) {{")
+    if v.ksplit:
+        L.append(f"    for (var k = U.K0; k < U.K1; k += {KU}u) {{")
+    else:
+        L.append(f"    for (var k = 0u; k < U.K; k += {KU}u) {{")
     # A values: av[r][u]
     av = {}
     if not v.ta and v.va:           # row-major, vec4 along K (KU == 4)
@@ -195,13 +226,24 @@ def source(v: Variant) -> str:
     L.append("    }")
     # epilogue
     f, df = f"{v.alias}_f", f"{v.alias}_df"
+    # ksplit: the bias goes with the first chunk; C and db are written by it (added to, with
+    # acc) and added to by the others
+    def first_only(x):
+        return f"select(vec4<f32>(0.0), {x}, U.first == 1u)" if v.ksplit else x
+
+    def store(dst, val):
+        if v.acc:
+            return f"{dst} = {dst} + {val};"
+        if v.ksplit:
+            return f"{dst} = select({dst} + {val}, {val}, U.first == 1u);"
+        return f"{dst} = {val};"
     for j in range(C4):
         if v.vc:
             L.append(f"    let cg{j} = min(c0 / 4u + {j}u, U.N / 4u - 1u);")
             if v.bias:
-                L.append(f"    let bias{j} = bias[cg{j}];")
+                L.append(f"    let bias{j} = {first_only('bias[cg' + str(j) + ']')};")
         elif v.bias:
-            L.append(f"    let bias{j} = vec4<f32>(" + ", ".join(f"bias[cb{4 * j + s}]" for s in range(4)) + ");")
+            L.append(f"    let bias{j} = " + first_only("vec4<f32>(" + ", ".join(f"bias[cb{4 * j + s}]" for s in range(4)) + ")") + ";")
     # The stores run in a loop over the block's rows, the row's accumulators picked by select():
     # every store is a loop over the SIMD lanes in lavapipe's code, and unrolled they made the
     # compile (which the first training step waits for) three times as long as the product.
@@ -218,7 +260,7 @@ def source(v: Variant) -> str:
                 L.append(f"        if (c0 + {4 * j}u < U.N) {{")
             L.append(f"        let o{j} = (r0 + r) * (U.N / 4u) + c0 / 4u + {j}u;")
             o, val = f"o{j}", f"v{j}"
-            L.append(f"        c[{o}] = c[{o}] + {val};" if v.acc else f"        c[{o}] = {val};")
+            L.append(f"        {store(f'c[{o}]', val)}")
             if v.act:
                 L.append(f"        c2[{o}] = vec4<f32>({f}({val}.x), {f}({val}.y), {f}({val}.z), {f}({val}.w));")
             if v.dact:
@@ -231,7 +273,7 @@ def source(v: Variant) -> str:
             for q in range(4):
                 L.append(f"        if (c0 + {4 * j + q}u < U.N) {{")
                 L.append(f"            let o = (r0 + r) * U.N + c0 + {4 * j + q}u;")
-                L.append(f"            c[o] = c[o] + v{j}[{q}];" if v.acc else f"            c[o] = v{j}[{q}];")
+                L.append(f"            {store('c[o]', f'v{j}[{q}]')}")
                 if v.act:
                     L.append(f"            c2[o] = {f}(v{j}[{q}]);")
                 if v.dact:
@@ -242,10 +284,14 @@ def source(v: Variant) -> str:
         L.append("    if (r0 == 0u) {")
         for j in range(C4):
             if v.vc:
-                L.append(f"        if (c0 + {4 * j}u < U.N) {{ db[c0 / 4u + {j}u] = cs{j}; }}")
+                d = f"db[c0 / 4u + {j}u]"
+                put = f"{d} = select({d} + cs{j}, cs{j}, U.first == 1u);" if v.ksplit else f"{d} = cs{j};"
+                L.append(f"        if (c0 + {4 * j}u < U.N) {{ {put} }}")
             else:
                 for s in range(4):
-                    L.append(f"        if (c0 + {4 * j + s}u < U.N) {{ db[c0 + {4 * j + s}u] = cs{j}[{s}]; }}")
+                    d, val = f"db[c0 + {4 * j + s}u]", f"cs{j}[{s}]"
+                    put = f"{d} = select({d} + {val}, {val}, U.first == 1u);" if v.ksplit else f"{d} = {val};"
+                    L.append(f"        if (c0 + {4 * j + s}u < U.N) {{ {put} }}")
         L.append("    }")
     L += ["}", ""]
     return "\n".join(L)
@@ -253,7 +299,17 @@ def source(v: Variant) -> str:
 
 def dispatch(v: Variant, a, b, c, m, n, k, *, bias=None, c2=None, x2=None, y2=None, db=None,
              node=None, sources: dict | None = None) -> Dispatch:
-    """The Dispatch of variant v; its source goes into `sources` (program.meta["sources"])."""
+    """The Dispatch of variant v; its source goes into `sources` (program.meta["sources"]).
+    Only for a variant that runs as one dispatch (not ksplit): see dispatches()."""
+    if v.ksplit:
+        raise ValueError(f"a product over K={k} runs as several dispatches: use matmul.dispatches()")
+    return dispatches(v, a, b, c, m, n, k, bias=bias, c2=c2, x2=x2, y2=y2, db=db, node=node,
+                      sources=sources)[0]
+
+
+def dispatches(v: Variant, a, b, c, m, n, k, *, bias=None, c2=None, x2=None, y2=None, db=None,
+               node=None, sources: dict | None = None) -> list[Dispatch]:
+    """The Dispatches of variant v, in order: one, or one per K chunk (see "Long K")."""
     name = v.name()
     text = registry.get(name) or source(v)
     registry.register(name, text)
@@ -269,5 +325,10 @@ def dispatch(v: Variant, a, b, c, m, n, k, *, bias=None, c2=None, x2=None, y2=No
         writes.append(Binding("c2", c2, write=True))
     if v.colsum:
         writes.append(Binding("db", db, write=True))
-    return Dispatch(name, "main", tuple(reads + writes), groups_1d(blocks(m, n, v.R, v.C), v.wg),
-                    (("M", "u32", m), ("N", "u32", n), ("K", "u32", k)), node=node)
+    groups = groups_1d(blocks(m, n, v.R, v.C), v.wg)
+    dims = (("M", "u32", m), ("N", "u32", n), ("K", "u32", k))
+    if not v.ksplit:
+        return [Dispatch(name, "main", tuple(reads + writes), groups, dims, node=node)]
+    return [Dispatch(name, "main", tuple(reads + writes), groups,
+                     dims + (("K0", "u32", k0), ("K1", "u32", k1), ("first", "u32", int(i == 0))), node=node)
+            for i, (k0, k1) in enumerate(chunks(v, k))]

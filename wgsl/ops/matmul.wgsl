@@ -2,6 +2,9 @@
 // Transposes are index tricks, so dX = dY·Wᵀ (tb=1) and dW = Xᵀ·dY (ta=1) need no copies.
 // ta=1: A is stored (K, M). tb=1: B is stored (N, K). acc=1 adds into C instead of writing.
 // Each invocation computes one 4x4 block of C in registers.
+// The sum runs over k in [k0, k1): lavapipe ends an invocation's loops after 65535 iterations
+// in all, so app/model/lower.py splits a longer K into dispatches of at most K_CHUNK steps,
+// the later ones with acc=1 (and without the bias).
 
 fn a_at(r: u32, k: u32) -> f32 {
     if (U.ta == 1u) { return a[k * U.M + r]; }
@@ -21,7 +24,7 @@ fn block(r0: u32, c0: u32) -> array<vec4<f32>, 4> {
     let cmax = U.N - 1u;
     let r = vec4<u32>(min(r0, rmax), min(r0 + 1u, rmax), min(r0 + 2u, rmax), min(r0 + 3u, rmax));
     let c = vec4<u32>(min(c0, cmax), min(c0 + 1u, cmax), min(c0 + 2u, cmax), min(c0 + 3u, cmax));
-    for (var k = 0u; k < U.K; k++) {
+    for (var k = U.k0; k < U.k1; k++) {
         let bv = vec4<f32>(b_at(k, c.x), b_at(k, c.y), b_at(k, c.z), b_at(k, c.w));
         acc[0] += a_at(r.x, k) * bv;
         acc[1] += a_at(r.y, k) * bv;

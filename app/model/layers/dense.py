@@ -2,7 +2,7 @@
 all through the transpose flags of ops/matmul.wgsl (no transpose kernels)."""
 import numpy as np
 
-from gpu.program import groups_1d
+from gpu.program import WORKGROUP, groups_1d
 from .spec import LayerKind, Param, Port, ShapeError, Weight, fmt_shape
 
 
@@ -37,7 +37,9 @@ def _lower(ctx):
         ctx.matmul("backward", dy, ctx.w("w"), ctx.dx("x"), rows, fin, units, tb=True, acc=True)
     ctx.matmul("backward", ctx.x("x"), dy, ctx.dw("w"), fin, units, rows, ta=True, acc=True)
     if bias:
-        ctx.backward("bias_grad", groups_1d(units), {"dy": dy}, {"db": ctx.dw("b")}, rows=rows, cols=units)
+        # one workgroup per column (wgsl/layers/dense.wgsl)
+        ctx.backward("bias_grad", groups_1d(units * WORKGROUP), {"dy": dy}, {"db": ctx.dw("b")},
+                     rows=rows, cols=units)
 
 
 KIND = LayerKind(
