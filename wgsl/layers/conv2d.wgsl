@@ -1,7 +1,24 @@
 // Conv2D, channels first. x (N, C, H, W), w (O, C/G, K, K), b (O), y (N, O, Ho, Wo).
 // Tap (ky, kx) of output (oy, ox) reads input (oy*S - PT + ky*D, ox*S - PL + kx*D); outside
 // the image it reads 0. Uniforms: N C H W O Ho Wo K S D PT PL G (+ has_bias for forward).
-// Every kernel gathers (one invocation per element it writes): no atomics, no races.
+// Every kernel gathers (one invocation, or for the weight and bias gradients one workgroup,
+// per element it writes): no atomics, no races.
+
+var<workgroup> partial: array<f32, 64>;
+
+// The workgroup's sum of v (a tree over 64 strided partial sums); every invocation of the
+// group must call it (workgroup-uniform control flow), and all get the total.
+fn group_sum(lid: u32, v: f32) -> f32 {
+    partial[lid] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s = s / 2u) {
+        if (lid < s) { partial[lid] = partial[lid] + partial[lid + s]; }
+        workgroupBarrier();
+    }
+    let total = partial[0];
+    workgroupBarrier();
+    return total;
+}
 
 //! entry forward
 // One invocation per output element. Without a bias the host binds the weights as `b`.
@@ -76,52 +93,53 @@ fn backward_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 }
 
 //! entry backward_w
-// One invocation per weight: the weight was shared by every sample and position, so its
-// gradient sums dy · (the input it saw) over all of them.
+// One workgroup per weight: the weight was shared by every sample and position, so its
+// gradient sums dy · (the input it saw) over all N·Ho·Wo of them. The 64 invocations take
+// every 64th position, a tree in workgroup memory adds their sums (one invocation summing
+// them all stopped after 65535 on lavapipe, whose loop limiter ends an invocation's loops
+// after 65535 iterations in all). Weights past 65535 groups spill into y.
 @compute @workgroup_size(64)
-fn backward_w(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn backward_w(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
     let cg = U.C / U.G;
-    let j = linear_id(gid, nwg);
-    if (j >= U.O * cg * U.K * U.K) { return; }
-    let kx = j % U.K;
-    let ky = (j / U.K) % U.K;
-    let ci = (j / (U.K * U.K)) % cg;
-    let o = j / (U.K * U.K * cg);
-    let c = (o / (U.O / U.G)) * cg + ci;
-    let dy0 = i32(ky * U.D) - i32(U.PT);
-    let dx0 = i32(kx * U.D) - i32(U.PL);
+    let j = wid.x + wid.y * nwg.x;
     var acc = 0.0;
-    for (var n = 0u; n < U.N; n++) {
-        let yb = (n * U.O + o) * U.Ho;
-        let xb = (n * U.C + c) * U.H;
-        for (var oy = 0u; oy < U.Ho; oy++) {
+    if (j < U.O * cg * U.K * U.K) {
+        let kx = j % U.K;
+        let ky = (j / U.K) % U.K;
+        let ci = (j / (U.K * U.K)) % cg;
+        let o = j / (U.K * U.K * cg);
+        let c = (o / (U.O / U.G)) * cg + ci;
+        let dy0 = i32(ky * U.D) - i32(U.PT);
+        let dx0 = i32(kx * U.D) - i32(U.PL);
+        let P = U.Ho * U.Wo;
+        for (var r = lid; r < U.N * P; r += WG) {
+            let n = r / P;
+            let oy = (r / U.Wo) % U.Ho;
+            let ox = r % U.Wo;
             let iy = i32(oy * U.S) + dy0;
-            if (iy < 0 || iy >= i32(U.H)) { continue; }
-            let yr = (yb + oy) * U.Wo;
-            let xr = (xb + u32(iy)) * U.W;
-            for (var ox = 0u; ox < U.Wo; ox++) {
-                let ix = i32(ox * U.S) + dx0;
-                if (ix < 0 || ix >= i32(U.W)) { continue; }
-                acc += dy[yr + ox] * x[xr + u32(ix)];
-            }
+            let ix = i32(ox * U.S) + dx0;
+            if (iy < 0 || iy >= i32(U.H) || ix < 0 || ix >= i32(U.W)) { continue; }
+            acc += dy[((n * U.O + o) * U.Ho + oy) * U.Wo + ox] * x[((n * U.C + c) * U.H + u32(iy)) * U.W + u32(ix)];
         }
     }
-    dw[j] = dw[j] + acc;
+    let total = group_sum(lid, acc);
+    if (lid == 0u && j < U.O * cg * U.K * U.K) { dw[j] = dw[j] + total; }
 }
 
 //! entry backward_b
-// One invocation per output channel: db[o] += Σ_{n, oy, ox} dy.
+// One workgroup per output channel: db[o] += Σ_{n, oy, ox} dy, in 64 strided shares.
 @compute @workgroup_size(64)
-fn backward_b(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let o = linear_id(gid, nwg);
-    if (o >= U.O) { return; }
-    let plane = U.Ho * U.Wo;
+fn backward_b(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+    let o = wid.x + wid.y * nwg.x;
+    let P = U.Ho * U.Wo;
     var acc = 0.0;
-    for (var n = 0u; n < U.N; n++) {
-        let b0 = (n * U.O + o) * plane;
-        for (var k = 0u; k < plane; k++) { acc += dy[b0 + k]; }
+    if (o < U.O) {
+        for (var r = lid; r < U.N * P; r += WG) { acc += dy[((r / P) * U.O + o) * P + r % P]; }
     }
-    db[o] = db[o] + acc;
+    let total = group_sum(lid, acc);
+    if (lid == 0u && o < U.O) { db[o] = db[o] + total; }
 }
 
 // ---- the implicit GEMM (one group): positions as rows r = (n·Ho + oy)·Wo + ox, taps as
@@ -183,15 +201,18 @@ fn to_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 }
 
 //! entry bias_rows
-// db[o] += Σ over rows of dy's row matrix.
+// db[o] += Σ over rows of dy's row matrix: one workgroup per channel, 64 strided shares.
 @compute @workgroup_size(64)
-fn bias_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let o = linear_id(gid, nwg);
-    if (o >= U.O) { return; }
+fn bias_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) lid: u32) {
+    let o = wid.x + wid.y * nwg.x;
     let R = U.N * U.Ho * U.Wo;
     var acc = 0.0;
-    for (var r = 0u; r < R; r++) { acc += rows[r * U.O + o]; }
-    db[o] = db[o] + acc;
+    if (o < U.O) {
+        for (var r = lid; r < R; r += WG) { acc += rows[r * U.O + o]; }
+    }
+    let total = group_sum(lid, acc);
+    if (lid == 0u && o < U.O) { db[o] = db[o] + total; }
 }
 
 //! entry col2im

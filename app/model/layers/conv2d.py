@@ -6,11 +6,13 @@
 the channels: output channel o sees only the input channels of its group; depthwise is G = C.
 
 The inductive step: every weight is shared by every position of the output, so
-    dw[o, c, ky, kx] += Σ_{n, oy, ox} dy[n, o, oy, ox] · x[n, c, iy, ix]     (one invocation per weight)
-    db[o]           += Σ_{n, oy, ox} dy[n, o, oy, ox]
+    dw[o, c, ky, kx] += Σ_{n, oy, ox} dy[n, o, oy, ox] · x[n, c, iy, ix]     (one workgroup per weight)
+    db[o]           += Σ_{n, oy, ox} dy[n, o, oy, ox]                        (one workgroup per channel)
     dx[n, c, iy, ix] += Σ over every (o, ky, kx, oy, ox) whose tap lands on (iy, ix) of dy · w
                                                                    (one invocation per input element)
-All three gather, so no two invocations write one element (WGSL has no float atomics).
+All three gather, so no two invocations write one element (WGSL has no float atomics). The
+sums over positions run in a workgroup of 64 strided shares: lavapipe ends an invocation's
+loops silently after 65535 iterations, and N·Ho·Wo passes that (28x28 images at batch 84).
 One group (the usual case) runs as an implicit GEMM on ops/matmul.wgsl (see _lower_gemm);
 grouped and depthwise convolutions run direct kernels, one invocation per element written.
 """
@@ -18,7 +20,7 @@ import math
 
 import numpy as np
 
-from gpu.program import groups_1d
+from gpu.program import WORKGROUP, groups_1d
 from ._window import geometry, padded, taps, window_params, window_summary
 from .spec import LayerKind, Param, Port, ShapeError, Weight
 
@@ -115,7 +117,7 @@ def _lower_gemm(ctx, u, rows, kk):
     ctx.backward("to_rows", groups_1d(ctx.size_out()), {"dy": dy}, {"rows": dym}, **u)
     ctx.matmul("backward", dym, cols, ctx.dw("w"), o, kk, rows, ta=True, acc=True)
     if p["bias"]:
-        ctx.backward("bias_rows", groups_1d(o), {"rows": dym}, {"db": ctx.dw("b")}, **u)
+        ctx.backward("bias_rows", groups_1d(o * WORKGROUP), {"rows": dym}, {"db": ctx.dw("b")}, **u)
     if ctx.dx("x"):
         dcols = ctx.scratch("dcols", rows * kk)
         ctx.matmul("backward", dym, ctx.w("w"), dcols, rows, kk, o)
@@ -134,10 +136,10 @@ def _lower_direct(ctx, u, g):
         return
     if ctx.dx("x"):
         ctx.backward("backward_x", groups_1d(ctx.size_in("x")), {"dy": dy, "w": ctx.w("w")}, {"dx": ctx.dx("x")}, **u)
-    ctx.backward("backward_w", groups_1d(p["channels"] * g["C"] // g["G"] * p["kernel"] ** 2),
+    ctx.backward("backward_w", groups_1d(p["channels"] * g["C"] // g["G"] * p["kernel"] ** 2 * WORKGROUP),
                  {"dy": dy, "x": ctx.x("x")}, {"dw": ctx.dw("w")}, **u)
     if p["bias"]:
-        ctx.backward("backward_b", groups_1d(p["channels"]), {"dy": dy}, {"db": ctx.dw("b")}, **u)
+        ctx.backward("backward_b", groups_1d(p["channels"] * WORKGROUP), {"dy": dy}, {"db": ctx.dw("b")}, **u)
 
 
 KIND = LayerKind(
