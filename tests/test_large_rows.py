@@ -28,11 +28,9 @@ def _lowered(kind, params, shape, batch, extra_inputs=()):
     s = doc.add_node("scale", {"init": "ones"}, node_id="s")
     doc.connect(i, "y", s, "x")
     doc.connect(s, "y", k, "x" if kind != "add" else "a")
-    for port, pshape in extra_inputs:
-        j = doc.add_node("input", {"shape": list(pshape)}, node_id=f"in_{port}")
-        sj = doc.add_node("scale", {"init": "ones"}, node_id=f"s_{port}")
-        doc.connect(j, "y", sj, "x")
-        doc.connect(sj, "y", k, port)
+    for port, pshape in extra_inputs:      # unbatched operands: Parameter nodes
+        j = doc.add_node("parameter", {"shape": list(pshape), "init": "normal"}, node_id=f"p_{port}")
+        doc.connect(j, "y", k, port)
     from app.model.shapes import analyse
     a = analyse(doc)
     f = list(a.shapes[("k", "y")][1:])
@@ -113,4 +111,55 @@ def test_conv2d_direct_weight_and_bias_gradients(build):
             want[:, 0, ky, kx] = (conv2d(x64, unit, None, padding="same", groups=2) * dy64).sum((0, 2, 3))
     _close(e.read(tw["dw"]), dw0 + want, "conv2d backward_w")
     _close(e.read(tb["db"]), db0 + dy64.sum((0, 2, 3)), "conv2d backward_b")
+    e.destroy()
+
+
+# ---------------------------------------------------------------- batch 70,000
+
+B = 70000
+
+
+def test_scale_weight_gradient(build):
+    prog = _lowered("scale", {}, (3,), B)
+    t = _names(prog, "backward_w")
+    rng = np.random.default_rng(2)
+    x = (0.5 + rng.standard_normal((B, 3))).astype(np.float32)
+    dy = (1.0 + rng.standard_normal((B, 3))).astype(np.float32)
+    dw0 = rng.standard_normal(3).astype(np.float32)
+    e = _run_kernels(build, prog, "k", ["backward_w"], {t["x"]: x, t["dy"]: dy, t["dw"]: dw0})
+    _close(e.read(t["dw"]), dw0 + (x.astype(np.float64) * dy).sum(0), "scale backward_w")
+    e.destroy()
+
+
+def test_layer_norm_gamma_beta_gradients(build):
+    prog = _lowered("layer_norm", {}, (4,), B)
+    t = _names(prog, "backward_w")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((B, 4)).astype(np.float32)
+    dy = (1.0 + rng.standard_normal((B, 4))).astype(np.float32)
+    mean = x.mean(1).astype(np.float32)
+    rstd = (1.0 / np.sqrt(x.var(1) + 1e-5)).astype(np.float32)
+    stat = np.concatenate([mean, rstd])
+    dg0, db0 = rng.standard_normal(4).astype(np.float32), rng.standard_normal(4).astype(np.float32)
+    e = _run_kernels(build, prog, "k", ["backward_w"],
+                     {t["x"]: x, t["dy"]: dy, t["stat"]: stat, t["dgamma"]: dg0, t["dbeta"]: db0})
+    xhat = (x.astype(np.float64) - mean[:, None]) * rstd[:, None]
+    # dγ sums dy · x̂, whose terms are of both signs: compare against Σ|dy · x̂|
+    got = e.read(t["dgamma"]).astype(np.float64)
+    want = dg0 + (dy * xhat).sum(0)
+    assert np.abs(got - want).max() < 1e-5 * np.abs(dy * xhat).sum(0).max()
+    assert np.abs(got - dg0 - (dy * xhat)[:60000].sum(0)).max() > 1.0     # the last rows count
+    _close(e.read(t["dbeta"]), db0 + dy.astype(np.float64).sum(0), "layer_norm dβ")
+    e.destroy()
+
+
+def test_add_broadcast_gradient(build):
+    """b (2, 1) broadcast onto a (?, 2, 1000) at batch 70: 70·1000 = 70000 positions per value."""
+    prog = _lowered("add", {"broadcast": True}, (2, 1000), 70, extra_inputs=[("b", (2, 1))])
+    t = _names(prog, "grad_b")
+    rng = np.random.default_rng(4)
+    dy = (1.0 + rng.standard_normal((70, 2, 1000))).astype(np.float32)
+    dx0 = rng.standard_normal(2).astype(np.float32)
+    e = _run_kernels(build, prog, "k", ["grad_b"], {t["dy"]: dy, t["dx"]: dx0})
+    _close(e.read(t["dx"]), dx0 + dy.astype(np.float64).sum((0, 2)), "add grad_b")
     e.destroy()

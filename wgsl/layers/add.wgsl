@@ -1,5 +1,21 @@
 // Add: y = a + b. More inputs are added in place by ops/axpy.wgsl; the backward is add_into too.
 
+var<workgroup> partial: array<f32, 64>;
+
+// The workgroup's sum of v (a tree over 64 strided partial sums); every invocation of the
+// group must call it (workgroup-uniform control flow), and all get the total.
+fn group_sum(lid: u32, v: f32) -> f32 {
+    partial[lid] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s = s / 2u) {
+        if (lid < s) { partial[lid] = partial[lid] + partial[lid + s]; }
+        workgroupBarrier();
+    }
+    let total = partial[0];
+    workgroupBarrier();
+    return total;
+}
+
 //! entry add2
 @compute @workgroup_size(64)
 fn add2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -25,16 +41,21 @@ fn acc_b(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 }
 
 //! entry grad_b
-// One invocation per operand element j: dx[j] += Σ dy over every position it was added to.
+// One workgroup per operand element j: dx[j] += Σ dy over every position it was added to
+// (outer·inner of them, in 64 strided shares).
+// (lavapipe's loop limiter ends an invocation's loops after 65535 iterations in all, so one
+// invocation may not sum the batch: one workgroup per output, 64 strided shares, a tree.)
 @compute @workgroup_size(64)
-fn grad_b(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let j = linear_id(gid, nwg);
-    if (j >= U.mid) { return; }
+fn grad_b(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) lid: u32) {
+    let j = wid.x + wid.y * nwg.x;
     let outer = U.n / (U.mid * U.inner);
     var s = 0.0;
-    for (var o = 0u; o < outer; o++) {
-        let b0 = (o * U.mid + j) * U.inner;
-        for (var r = 0u; r < U.inner; r++) { s += dy[b0 + r]; }
+    if (j < U.mid) {
+        for (var t = lid; t < outer * U.inner; t += WG) {
+            s += dy[((t / U.inner) * U.mid + j) * U.inner + t % U.inner];
+        }
     }
-    dx[j] = dx[j] + s;
+    let total = group_sum(lid, s);
+    if (lid == 0u && j < U.mid) { dx[j] = dx[j] + total; }
 }

@@ -1,5 +1,5 @@
 // LayerNorm: x is (R rows, D normalised values); γ, β have D values. One workgroup of 64 per
-// row for the forward and dx; one invocation per feature for dγ, dβ. stat = [μ (R), rstd (R)].
+// row for the forward and dx; one workgroup per feature for dγ, dβ. stat = [μ (R), rstd (R)].
 
 var<workgroup> partial: array<f32, 64>;
 
@@ -61,17 +61,26 @@ fn backward_x(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 }
 
 //! entry backward_w
+// One workgroup per feature j: dβ[j] += Σ_r dy, dγ[j] += Σ_r dy · x̂, in 64 strided shares of the rows.
+// (lavapipe's loop limiter ends an invocation's loops after 65535 iterations in all, so one
+// invocation may not sum the batch: one workgroup per output, 64 strided shares, a tree.)
 @compute @workgroup_size(64)
-fn backward_w(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let j = linear_id(gid, nwg);
-    if (j >= U.D) { return; }
+fn backward_w(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+    let j = wid.x + wid.y * nwg.x;
     var a = 0.0;
     var b = 0.0;
-    for (var r = 0u; r < U.R; r++) {
-        let i = r * U.D + j;
-        a += dy[i];
-        b += dy[i] * (x[i] - stat[r]) * stat[U.R + r];
+    if (j < U.D) {
+        for (var r = lid; r < U.R; r += 64u) {
+            let i = r * U.D + j;
+            a += dy[i];
+            b += dy[i] * (x[i] - stat[r]) * stat[U.R + r];
+        }
     }
-    dbeta[j] = dbeta[j] + a;
-    dgamma[j] = dgamma[j] + b;
+    let sa = group_sum(lid, a);
+    let sb = group_sum(lid, b);
+    if (lid == 0u && j < U.D) {
+        dbeta[j] = dbeta[j] + sa;
+        dgamma[j] = dgamma[j] + sb;
+    }
 }

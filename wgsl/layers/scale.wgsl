@@ -1,5 +1,21 @@
 // Scale: y = x ⊙ w, w broadcast over the batch (f features per sample).
 
+var<workgroup> partial: array<f32, 64>;
+
+// The workgroup's sum of v (a tree over 64 strided partial sums); every invocation of the
+// group must call it (workgroup-uniform control flow), and all get the total.
+fn group_sum(lid: u32, v: f32) -> f32 {
+    partial[lid] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s = s / 2u) {
+        if (lid < s) { partial[lid] = partial[lid] + partial[lid + s]; }
+        workgroupBarrier();
+    }
+    let total = partial[0];
+    workgroupBarrier();
+    return total;
+}
+
 //! entry forward
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -15,12 +31,17 @@ fn backward_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 }
 
 //! entry backward_w
-// One invocation per weight: the weight was shared by every sample, so its gradient sums over them.
+// One workgroup per weight: the weight was shared by every sample, so its gradient sums over them.
+// (lavapipe's loop limiter ends an invocation's loops after 65535 iterations in all, so one
+// invocation may not sum the batch: one workgroup per output, 64 strided shares, a tree.)
 @compute @workgroup_size(64)
-fn backward_w(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let j = linear_id(gid, nwg);
-    if (j >= U.f) { return; }
+fn backward_w(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+    let j = wid.x + wid.y * nwg.x;
     var s = 0.0;
-    for (var r = 0u; r < U.rows; r++) { s += dy[r * U.f + j] * x[r * U.f + j]; }
-    dw[j] = dw[j] + s;
+    if (j < U.f) {
+        for (var r = lid; r < U.rows; r += WG) { s += dy[r * U.f + j] * x[r * U.f + j]; }
+    }
+    let total = group_sum(lid, s);
+    if (lid == 0u && j < U.f) { dw[j] = dw[j] + total; }
 }

@@ -8,7 +8,7 @@ is not 1 are adjacent: seen around them a is (outer, mid, inner) and the operand
 Its gradient sums dy over the axes it was repeated along (one invocation per element)."""
 import math
 
-from gpu.program import groups_1d
+from gpu.program import WORKGROUP, groups_1d
 from .spec import LayerKind, Param, Port, ShapeError, fmt_shape, same_shape
 
 NAMES = "abcdefgh"
@@ -76,7 +76,7 @@ def _lower(ctx):
             ctx.add_into("backward", ctx.dy(), ctx.dx(p), n)
         else:
             u = layout(p)
-            ctx.backward("grad_b", groups_1d(u["mid"]), {"dy": ctx.dy()}, {"dx": ctx.dx(p)}, **u)
+            ctx.backward("grad_b", groups_1d(u["mid"] * WORKGROUP), {"dy": ctx.dy()}, {"dx": ctx.dx(p)}, **u)
 
 
 def _reference(i, w, p):

@@ -55,7 +55,7 @@ def _lower(ctx):
     if ctx.dx("x"):
         ctx.backward("backward_x", per_row, {"x": ctx.x("x"), "dy": dy, "gamma": ctx.w("gamma"), "stat": stat},
                      {"dx": ctx.dx("x")}, **u)
-    ctx.backward("backward_w", groups_1d(d), {"x": ctx.x("x"), "dy": dy, "stat": stat},
+    ctx.backward("backward_w", groups_1d(d * WORKGROUP), {"x": ctx.x("x"), "dy": dy, "stat": stat},
                  {"dgamma": ctx.dw("gamma"), "dbeta": ctx.dw("beta")}, **u)
 
 

@@ -1,6 +1,6 @@
 """Scale: y = x ⊙ w with a learnable w per feature, the f(x, w) = x·w layer.
 Backward: dx += dy ⊙ w, dw += Σ_batch dy ⊙ x."""
-from gpu.program import groups_1d
+from gpu.program import WORKGROUP, groups_1d
 from .spec import LayerKind, Param, Port, Weight, feature_size, need_batched
 
 
@@ -12,7 +12,7 @@ def _lower(ctx):
         return
     if ctx.dx("x"):
         ctx.backward("backward_x", groups_1d(n), {"dy": ctx.dy(), "w": ctx.w("w")}, {"dx": ctx.dx("x")}, n=n, f=f)
-    ctx.backward("backward_w", groups_1d(f), {"dy": ctx.dy(), "x": ctx.x("x")}, {"dw": ctx.dw("w")}, rows=rows, f=f)
+    ctx.backward("backward_w", groups_1d(f * WORKGROUP), {"dy": ctx.dy(), "x": ctx.x("x")}, {"dw": ctx.dw("w")}, rows=rows, f=f)
 
 
 KIND = LayerKind(
