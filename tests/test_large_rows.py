@@ -163,3 +163,20 @@ def test_add_broadcast_gradient(build):
     e = _run_kernels(build, prog, "k", ["grad_b"], {t["dy"]: dy, t["dx"]: dx0})
     _close(e.read(t["dx"]), dx0 + dy.astype(np.float64).sum((0, 2)), "add grad_b")
     e.destroy()
+
+
+def test_global_avg_pool_over_70000_positions(build):
+    """The forward's mean over positions: 3 rows of 1 x 280 x 250 = 70000 positions."""
+    prog = _lowered("global_avg_pool", {}, (1, 280, 250), 3)
+    d = next(d for d in prog.phases["forward"] if d.node == "k")
+    t = {b.name: b.tensor for b in d.bindings}
+    rng = np.random.default_rng(6)
+    x = (1.0 + rng.standard_normal((3, 1, 280, 250))).astype(np.float32)
+    p = Program()
+    p.add(Tensor(t["x"], x.size, init=x.ravel()))
+    p.add(Tensor(t["y"], 3))
+    p.emit("k", d)
+    e = build(p)
+    e.run(["k"])
+    _close(e.read(t["y"]), x.astype(np.float64).mean((1, 2, 3)), "global_avg_pool forward")
+    e.destroy()

@@ -1,13 +1,26 @@
 // GlobalAvgPool: x is (rows = N·C, positions), y is (rows). Uniforms: rows, positions.
 
+var<workgroup> partial: array<f32, 64>;
+
 //! entry forward
+// One workgroup per row: 64 strided shares of its positions, a tree in workgroup memory
+// (lavapipe's loop limiter ends an invocation's loops after 65535 iterations in all, so one
+// invocation may not sum a row of more positions). Rows past 65535 groups spill into y.
 @compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let r = linear_id(gid, nwg);
-    if (r >= U.rows) { return; }
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_index) lid: u32) {
+    let r = wid.x + wid.y * nwg.x;
     var s = 0.0;
-    for (var k = 0u; k < U.positions; k++) { s += x[r * U.positions + k]; }
-    y[r] = s / f32(U.positions);
+    if (r < U.rows) {
+        for (var k = lid; k < U.positions; k += WG) { s += x[r * U.positions + k]; }
+    }
+    partial[lid] = s;
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+        if (lid < stride) { partial[lid] = partial[lid] + partial[lid + stride]; }
+        workgroupBarrier();
+    }
+    if (lid == 0u && r < U.rows) { y[r] = partial[0] / f32(U.positions); }
 }
 
 //! entry backward

@@ -2,7 +2,7 @@
 (S of them). Backward: every position of channel c gets dy[n, c] / S."""
 import math
 
-from gpu.program import groups_1d
+from gpu.program import WORKGROUP, groups_1d
 from .spec import LayerKind, Port, ShapeError, fmt_shape
 
 
@@ -16,7 +16,7 @@ def _shape(s, p):
 def _lower(ctx):
     shape = ctx.shape_in("x")
     rows, positions = shape[0] * shape[1], math.prod(shape[2:])
-    ctx.forward("forward", groups_1d(rows), {"x": ctx.x("x")}, {"y": ctx.y()}, rows=rows, positions=positions)
+    ctx.forward("forward", groups_1d(rows * WORKGROUP), {"x": ctx.x("x")}, {"y": ctx.y()}, rows=rows, positions=positions)
     if ctx.dx("x") and ctx.dy():
         ctx.backward("backward", groups_1d(rows * positions), {"dy": ctx.dy()}, {"dx": ctx.dx("x")},
                      rows=rows, positions=positions)
