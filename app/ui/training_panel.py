@@ -25,8 +25,8 @@ from .plots import AccuracyPlot, BoundaryPlot, GradNormPlot, HistogramPlot, Loss
 from .runner import TrainingRunner
 
 FRAME_MS = 40          # plots redraw at 25 Hz, whatever the step rate
-FLOW_MS = 200          # the canvas's gradient-flow overlay at 5 Hz: repainting the canvas costs
-                       # more than a plot, and figures on wires can't be read faster anyway
+FLOW_MS = 333          # the canvas's gradient-flow overlay at 3 Hz: a canvas repaint costs 10-30 ms
+                       # here (more than the plots' frame), and figures on wires can't be read faster
 
 
 class TrainingPanel(QWidget):
