@@ -219,7 +219,7 @@ class _Plot(QWidget):
             x, y = x[keep], y[keep]
         if smoothed:
             y = smooth(y, self.log)
-        c.setData(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+        c.setData(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), skipFiniteCheck=True)
         self._bounds[key] = (float(x.min()), float(x.max()), float(y.min()), float(y.max())) if len(x) else None
         self._dirty = True
 
