@@ -241,11 +241,14 @@ def test_an_unexpected_worker_exception_reaches_the_user(window, gpu_device, qtb
     assert "Traceback" in message and "in run" in message
     assert rec.failed == [(message, "")]
     wait_state(qtbot, c, "paused")
-    assert len(rec.metrics) == 2
+    before = len(rec.metrics)
+    assert 1 <= before <= 2           # the chunks before the third call to Session.run
+    QTest.qWait(200)
+    assert len(rec.metrics) == before, "the run went on after the exception"
     assert c.panel.status.text().startswith("Stopped: RuntimeError: engine exploded on purpose")
     # the run can go on: the session survived the exception
     click(c.panel.step_button)
-    qtbot.waitUntil(lambda: len(rec.metrics) == 3, timeout=5000)
+    qtbot.waitUntil(lambda: len(rec.metrics) == before + 1, timeout=5000)
     stop_and_wait(qtbot, c)
 
 
