@@ -5,6 +5,7 @@ Engine for the training step and, lazily, one forward-only Engine for evaluation
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from .model.layers import get_kind
 from .model.lower import grad_name, lower
 from .model.optim import hyper_vector, validate_settings
 from .model.shapes import analyse
+
+SNAPSHOT_SECONDS = 0.5    # how often a stats read also copies the weights to the host
 
 TRAIN_PHASES = ("feed", "forward", "backward", "update")
 
@@ -86,6 +89,7 @@ class Session:
         self._epoch_rng = np.random.default_rng(self.seed)
         self._eval = None
         self.last_finite = self.weights()
+        self._snapshot_at = time.monotonic()
         self._start_epoch()
 
     # ---- data -----------------------------------------------------------------
@@ -130,8 +134,20 @@ class Session:
         s.loss = float(sum(s.losses.values()))
         if not np.all(np.isfinite(raw)):
             raise self._non_finite()
-        self.last_finite = self.weights()
+        # copying every weight to the host is the costliest part of a stats read: keep a
+        # snapshot at most every SNAPSHOT_SECONDS (a NaN stop goes back at most that far)
+        now = time.monotonic()
+        if now - self._snapshot_at >= SNAPSHOT_SECONDS:
+            self.last_finite, self._snapshot_at = self.weights(), now
         return s
+
+    def final_weights(self) -> dict[str, np.ndarray]:
+        """The weights to keep at the end of a run: the current ones if they are finite, else
+        the last finite snapshot."""
+        current = self.weights()
+        if all(np.all(np.isfinite(v)) for v in current.values()):
+            self.last_finite = current
+        return self.last_finite
 
     def _non_finite(self) -> TrainingError:
         """Name the first node, in the order the step runs, whose output or gradient is not finite."""

@@ -149,7 +149,7 @@ class Run:
         """Write each output asked for, each atomically and each on its own (one failing
         doesn't cost the other); returns the first problem, or None."""
         problems = []
-        for path, what, write in ((self.args.weights_out, "weights", lambda p: save_weights(p, self.s.last_finite)),
+        for path, what, write in ((self.args.weights_out, "weights", lambda p: save_weights(p, self.s.final_weights())),
                                   (self.args.metrics_out, "metrics", self._write_metrics)):
             if not path:
                 continue
