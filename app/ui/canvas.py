@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import sys
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QCursor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QToolTip
 
@@ -417,6 +417,12 @@ class Canvas(QGraphicsView):
         item = self.graph.nodes.get(node_id)
         if item is not None:
             self.centerOn(item.sceneBoundingRect().center())
+
+    def changeEvent(self, event):
+        # light <-> dark: the cached background (the dot grid) must be drawn again
+        if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange, QEvent.StyleChange):
+            self.resetCachedContent()
+        super().changeEvent(event)
 
     def wheelEvent(self, event):
         delta = event.angleDelta().y() or event.angleDelta().x()

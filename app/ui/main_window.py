@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         # the system switched between light and dark: icons and canvas follow
         if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange, QEvent.ThemeChange):
             self._tint_icons()
+            self.canvas.resetCachedContent()
             self.canvas.graph.update()
             self.canvas.viewport().update()
             self._show_analysis(self.editor.analysis)
