@@ -1,20 +1,7 @@
 // LayerNorm: x is (R rows, D normalised values); γ, β have D values. One workgroup of 64 per
 // row for the forward and dx; one workgroup per feature for dγ, dβ. stat = [μ (R), rstd (R)].
 
-var<workgroup> partial: array<f32, 64>;
-
-// The workgroup's sum of v; every invocation of the group must call it, and all get the total.
-fn group_sum(lid: u32, v: f32) -> f32 {
-    partial[lid] = v;
-    workgroupBarrier();
-    for (var s = 32u; s > 0u; s = s >> 1u) {
-        if (lid < s) { partial[lid] = partial[lid] + partial[lid + s]; }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
-}
+//! include ops/group_sum.wgsl
 
 //! entry forward
 @compute @workgroup_size(64)

@@ -1,20 +1,6 @@
 // Scale: y = x ⊙ w, w broadcast over the batch (f features per sample).
 
-var<workgroup> partial: array<f32, 64>;
-
-// The workgroup's sum of v (a tree over 64 strided partial sums); every invocation of the
-// group must call it (workgroup-uniform control flow), and all get the total.
-fn group_sum(lid: u32, v: f32) -> f32 {
-    partial[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s / 2u) {
-        if (lid < s) { partial[lid] = partial[lid] + partial[lid + s]; }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
-}
+//! include ops/group_sum.wgsl
 
 //! entry forward
 @compute @workgroup_size(64)
