@@ -24,6 +24,7 @@ from .history import History
 from .plots import AccuracyPlot, BoundaryPlot, GradNormPlot, HistogramPlot, LossPlot
 from .runner import TrainingRunner
 
+PLAYGROUND = {name for name, b in BUILTINS.items() if b.description.startswith("2-D")}   # 2-D sets
 FRAME_MS = 40          # plots redraw at 25 Hz, whatever the step rate
 FLOW_MS = 333          # the canvas's gradient-flow overlay at 3 Hz: a canvas repaint costs 10-30 ms
                        # here (more than the plots' frame), and figures on wires can't be read faster
@@ -207,6 +208,12 @@ class TrainingController(QObject):
             self.panel.notice.setText("The graph changed since this run started. The run goes on training its "
                                       "snapshot of the graph; press Reset to train the graph as it is now.")
 
+    def _show_boundary_dock(self, show: bool) -> None:
+        if show != self.boundary_dock.isVisible() or show:
+            self.boundary_dock.setVisible(show)
+            if show:
+                self.boundary_dock.raise_()      # the front tab among the docks it shares a place with
+
     def sync_from_document(self):
         """Show the document's training settings in the controls."""
         self._syncing = True
@@ -231,6 +238,10 @@ class TrainingController(QObject):
         p.lr.setValue(float(opt.get("lr", default_settings(opt.get("name", "adam"))["lr"])))
         p.batch.setValue(int(t.get("batch_size", 64)))
         p.epochs.setValue(int(t.get("epochs", 10)))
+        # the decision boundary only means something for 2-D inputs (the Playground sets); a
+        # file's shape is known once a run starts (see _started)
+        if self.state == "idle":
+            self._show_boundary_dock(name in PLAYGROUND)
         self._syncing = False
 
     def open_dataset_dialog(self):
@@ -318,7 +329,7 @@ class TrainingController(QObject):
         self.grad_plot.set_params(info["params"], colors)
         for plot in (self.loss_plot, self.acc_plot, self.grad_plot):
             plot.set_x_epochs(self.panel.x_epochs.isChecked(), info["steps_per_epoch"])
-        self.boundary_dock.setVisible(info["features"] == [2])
+        self._show_boundary_dock(info["features"] == [2])
         self.acc_plot.setEnabled(info["task"] == "classification")
 
     def _node_color(self, node_id):
