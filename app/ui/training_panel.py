@@ -9,6 +9,7 @@ the run continues on its snapshot until Reset or Train starts it over.
 from __future__ import annotations
 
 import csv
+import gc
 import math
 import time
 from pathlib import Path
@@ -23,6 +24,22 @@ from .commands import SetTraining
 from .history import History
 from .plots import AccuracyPlot, BoundaryPlot, GradNormPlot, HistogramPlot, LossPlot
 from .runner import TrainingRunner
+
+GC_FRAMES = 25          # with a worker alive, the GUI collects garbage once a second (see gui_thread_gc)
+
+
+def gui_thread_gc(worker_alive: bool) -> None:
+    """Qt objects must be destroyed on the GUI thread. Python's collector runs in whichever
+    thread happens to allocate, so with the worker alive it could destroy a window's widgets
+    on the worker thread, which deadlocks PySide6 (the worker holds a QObject mutex and waits
+    for the GIL, the GUI holds the GIL and waits for the mutex). So while a worker lives,
+    automatic collection is off and the GUI's frame timer collects instead."""
+    if worker_alive and gc.isenabled():
+        gc.collect()
+        gc.disable()
+    elif not worker_alive and not gc.isenabled():
+        gc.enable()
+
 
 PLAYGROUND = {name for name, b in BUILTINS.items() if b.description.startswith("2-D")}   # 2-D sets
 FRAME_MS = 40          # plots redraw at 25 Hz, whatever the step rate
@@ -291,6 +308,7 @@ class TrainingController(QObject):
         self.panel.status.setText("Building the training program…")
         self.window.canvas.graph.highlight_node(None)
         base = self.window.base_dir
+        gui_thread_gc(True)               # before the worker runs any Python
         self.runner.start_run(self.doc, base)
         # the snapshot is taken now: edits from here on are edits to a running graph, and a
         # second press before the worker answers pauses rather than starting twice
@@ -369,6 +387,7 @@ class TrainingController(QObject):
 
     def _state(self, state):
         self.state = state
+        gui_thread_gc(state != "idle")
         self.panel.train_button.setText("Pause" if state in ("running", "starting") else
                                         "Resume" if state == "paused" else "Train")
         self.panel.stop_button.setEnabled(state != "idle")
@@ -403,6 +422,8 @@ class TrainingController(QObject):
         """One frame: plots from the history (those on screen), the status line, and at
         FLOW_MS the canvas overlay."""
         self._frames += 1
+        if not gc.isenabled() and self._frames % GC_FRAMES == 0:
+            gc.collect(2 if self._frames % (10 * GC_FRAMES) == 0 else 1)
         if self.history.series:
             for plot in (self.loss_plot, self.acc_plot, self.grad_plot):
                 if plot.isVisible():          # a closed or tabbed-away dock catches up when shown
@@ -455,3 +476,4 @@ class TrainingController(QObject):
     def shutdown(self):
         self.timer.stop()
         self.runner.shutdown()
+        gui_thread_gc(False)
