@@ -161,7 +161,7 @@ class _Plot(QWidget):
         self._follow()
 
     def _draw(self, history: History) -> None:
-        raise NotImplementedError
+        """Each plot gives its curves their data here."""
 
     def _follow(self) -> None:
         """Keep the data in view (follow_range), unless the user has panned or zoomed."""

@@ -5,7 +5,7 @@
 // invocation's loops after 65535 iterations in all; and 64 partial sums lose less to
 // float32 round-off than one running sum.) Columns past 65535 groups spill into y.
 
-var<workgroup> partial: array<f32, 64>;
+//! include ops/group_sum.wgsl
 
 //! entry bias_grad
 @compute @workgroup_size(64)
@@ -16,11 +16,6 @@ fn bias_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     if (j < U.cols) {
         for (var r = lid; r < U.rows; r += WG) { s += dy[r * U.cols + j]; }
     }
-    partial[lid] = s;
-    workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-        if (lid < stride) { partial[lid] = partial[lid] + partial[lid + stride]; }
-        workgroupBarrier();
-    }
-    if (lid == 0u && j < U.cols) { db[j] = db[j] + partial[0]; }
+    let total = group_sum(lid, s);
+    if (lid == 0u && j < U.cols) { db[j] = db[j] + total; }
 }

@@ -1,6 +1,6 @@
 // GlobalAvgPool: x is (rows = N·C, positions), y is (rows). Uniforms: rows, positions.
 
-var<workgroup> partial: array<f32, 64>;
+//! include ops/group_sum.wgsl
 
 //! entry forward
 // One workgroup per row: 64 strided shares of its positions, a tree in workgroup memory
@@ -14,13 +14,8 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     if (r < U.rows) {
         for (var k = lid; k < U.positions; k += WG) { s += x[r * U.positions + k]; }
     }
-    partial[lid] = s;
-    workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-        if (lid < stride) { partial[lid] = partial[lid] + partial[lid + stride]; }
-        workgroupBarrier();
-    }
-    if (lid == 0u && r < U.rows) { y[r] = partial[0] / f32(U.positions); }
+    let total = group_sum(lid, s);
+    if (lid == 0u && r < U.rows) { y[r] = total / f32(U.positions); }
 }
 
 //! entry backward
