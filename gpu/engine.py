@@ -93,6 +93,7 @@ class Engine:
                         for phase, ds in program.phases.items()}
         self._plans: dict[tuple[str, ...], list] = {}
         self._calls = 0
+        self._free_staging: list = []     # mappable buffers for Readbacks, reused
         self._tiers = {ph: tw for ph, tw in program.meta.get("tiers", {}).items()
                        if len(self._phases.get(ph, ())) == len(self._phases.get(tw, ()))}
 
@@ -230,30 +231,64 @@ class Engine:
         warm = shaders.warm_set(self.device)
         return all(id(s[0]) in warm for s in self._plan(phases))
 
-    def run(self, phases: Sequence[str], repeat: int = 1, zero: bool = True) -> None:
+    def run(self, phases: Sequence[str], repeat: int = 1, zero: bool = True, tail: Sequence[str] = (),
+            read: Sequence[str] = ()) -> "Readback | None":
         """Record `repeat` times: clear program.zeroed (if zero), then the named phases'
-        dispatches in order. One encoder, one submit. Unknown phases are empty. Without buffers
-        to clear, all repeats share one compute pass (a pass costs ~50 us on lavapipe, a
-        dispatch ~20 us; WebGPU orders the dispatches of a pass)."""
+        dispatches in order; the last time also the `tail` phases (a chunk's statistics, at its
+        last step). One encoder, one submit. Unknown phases are empty. Without buffers to clear,
+        all repeats share one compute pass (a pass costs ~50 us on lavapipe, a dispatch ~20 us;
+        WebGPU orders the dispatches of a pass).
+
+        read: tensors copied out at the end of the same submission; the Readback returned
+        waits for them only when asked (result()). So the caller can queue the next run before
+        collecting this one's figures, and the GPU never idles while the host handles them
+        (on lavapipe a submit waits for the previous one to finish, so one queued run keeps it
+        busy)."""
         if isinstance(phases, str):
             phases = (phases,)
         self._check_alive()
         plan = self._tiered(phases)
+        last = plan + self._tiered(tail) if tail else plan
         self._calls += 1
+        readback = None
         try:
             encoder = self.device.create_command_encoder()
             if zero and self._zeroed:
-                for _ in range(repeat):
+                for i in range(repeat):
                     for buf, offset, nbytes in self._zeroed:
                         encoder.clear_buffer(buf, offset, nbytes)
-                    if plan:
-                        self._encode_pass(encoder, plan)
-            elif plan:
-                self._encode_pass(encoder, plan * repeat if repeat > 1 else plan)
+                    steps = last if i == repeat - 1 else plan
+                    if steps:
+                        self._encode_pass(encoder, steps)
+            elif plan or last:
+                self._encode_pass(encoder, plan * (repeat - 1) + last if repeat > 1 else last)
+            if read:
+                readback = self._copy_out(encoder, read)
             self.device.queue.submit([encoder.finish()])
         except _WGPU_ERRORS as e:
-            raise self._run_error(e, plan, phases) from e
-        shaders.warm_set(self.device).update(id(s[0]) for s in plan)
+            raise self._run_error(e, last, tuple(phases) + tuple(tail)) from e
+        shaders.warm_set(self.device).update(id(s[0]) for s in last)
+        if readback:
+            readback.request()
+        return readback
+
+    def _copy_out(self, encoder, names: Sequence[str]) -> "Readback":
+        ranges = [(name, *self._ranges[name]) for name in names]
+        staging = self._staging(sum(nbytes for _, _, nbytes in ranges))
+        layout, at = [], 0
+        for name, offset, nbytes in ranges:
+            encoder.copy_buffer_to_buffer(self.buffers[name], offset, staging, at, nbytes)
+            layout.append((name, at, self._tensor(name)))
+            at += nbytes
+        return Readback(self, staging, layout)
+
+    def _staging(self, size: int):
+        """A mappable buffer of at least `size` bytes, from those returned by finished Readbacks."""
+        for i, buf in enumerate(self._free_staging):
+            if buf.size >= size:
+                return self._free_staging.pop(i)
+        return self.device.create_buffer(label="readback", size=max(size, 16),
+                                         usage=wgpu.BufferUsage.COPY_DST | wgpu.BufferUsage.MAP_READ)
 
     @staticmethod
     def _encode_pass(encoder, plan) -> None:
@@ -290,9 +325,9 @@ class Engine:
     def destroy(self) -> None:
         """Free the GPU buffers now instead of waiting for garbage collection."""
         self._destroyed = True
-        for buf in {id(b): b for b in [*self.buffers.values(), *self._uniforms]}.values():
+        for buf in {id(b): b for b in [*self.buffers.values(), *self._uniforms, *self._free_staging]}.values():
             buf.destroy()
-        self.buffers, self._uniforms, self._phases, self._plans = {}, [], {}, {}
+        self.buffers, self._uniforms, self._phases, self._plans, self._free_staging = {}, [], {}, {}, []
 
 
 def _of(node: str | None) -> str:
@@ -327,3 +362,42 @@ def warm_up(device=None) -> float:
         engine.destroy()
     return time.perf_counter() - t0
 
+
+
+class Readback:
+    """Tensors a run copied out, on their way to the host: result() waits for them (once).
+
+    The map is requested right after the submit, so wgpu's poll thread collects it as soon as
+    that submission is done, even while a later one runs."""
+
+    def __init__(self, engine: Engine, staging, layout: list):
+        self._engine, self._staging, self._layout = engine, staging, layout
+        self._promise = None
+        self._arrays: dict[str, np.ndarray] | None = None
+
+    def request(self) -> None:
+        try:      # READ_NOSYNC: wgpu-py's own read_buffer mode, without the empty submit that
+                  # "READ" adds on a first map (a submit waits for the run in flight on lavapipe)
+            self._promise = self._staging.map_async("READ_NOSYNC")
+        except (ValueError, KeyError, TypeError):
+            self._promise = self._staging.map_async(wgpu.MapMode.READ)
+
+    def result(self) -> dict[str, np.ndarray]:
+        """{tensor: its values} as they were at the end of the run."""
+        if self._arrays is None:
+            # wgpu-py's poll thread may be in a blocking poll that waits for the run queued
+            # after this one; a non-blocking poll here collects this one as soon as it is done
+            poll = getattr(self._engine.device, "_poll", None)
+            if poll is not None:
+                poll(False)
+            self._promise.sync_wait()
+            raw = self._staging.read_mapped(copy=False)
+            self._arrays = {}
+            for name, at, t in self._layout:
+                count = t.size
+                self._arrays[name] = np.frombuffer(raw, dtype=DTYPES[t.dtype], count=count,
+                                                   offset=at).copy()
+            self._staging.unmap()
+            if not self._engine._destroyed:
+                self._engine._free_staging.append(self._staging)
+        return self._arrays

@@ -78,7 +78,7 @@ def test_sections_split(tmp_path):
 
 @pytest.mark.parametrize("shader,names", [
     ("ops/axpy.wgsl", ["add_into"]), ("ops/fill.wgsl", ["fill"]),
-    ("ops/reduce.wgsl", ["sumsq", "sum"]), ("ops/gather.wgsl", ["gather_rows"]),
+    ("ops/reduce.wgsl", ["sumsq", "sum", "sumsq2"]), ("ops/gather.wgsl", ["gather_rows"]),
     ("ops/counters.wgsl", ["advance"]),
     ("optim/sgd.wgsl", ["sgd", "momentum"]), ("optim/adam.wgsl", ["adam"])])
 def test_kernel_files_declare_their_entries(shader, names):
@@ -172,6 +172,18 @@ def test_reduce(build, n, entry, oracle):
     assert np.all(np.isnan(out[[0, 1, 3]]))
 
 
+@pytest.mark.parametrize("n", [1, 65, 100_003])
+def test_reduce_two_tensors_at_once(build, n):
+    x, y = rng.standard_normal(n + 5).astype(np.float32), rng.standard_normal(n + 5).astype(np.float32)
+    e = build(program({"x": x, "y": y, "out": np.full(5, np.nan, np.float32)}, dispatches=[
+        dispatch("ops/reduce.wgsl", "sumsq2", (1, 1, 1), ["x", "y"], ["out"], n=n, slot=3, slot2=1, scale=2.0)]))
+    e.run(["main"])
+    out = e.read("out")
+    for got, v in ((out[3], x), (out[1], y)):
+        np.testing.assert_allclose(got, 2.0 * np.sum(v[:n].astype(np.float64) ** 2), rtol=1e-4)
+    assert np.all(np.isnan(out[[0, 2, 4]]))
+
+
 def test_gather_rows_follows_the_cursor(build):
     rows, width, nrows = 3, 5, 10
     src = rng.standard_normal((nrows, width)).astype(np.float32)
@@ -209,6 +221,29 @@ def test_run_repeats_and_clears_zeroed_each_repeat(build):
     e.write("acc", np.zeros(n))
     e.run(["main", "later"], repeat=3, zero=False)             # g keeps growing: 2x, 3x, 4x
     np.testing.assert_array_equal(e.read("acc"), 9 * x)
+
+
+def test_tail_runs_once_and_a_readback_holds_its_runs_values(build):
+    """run(tail=..., read=...): the tail phases run at the last repeat only, and the values
+    read are those at the end of that run, even after a later run has changed them."""
+    n = 70
+    x = np.arange(n, dtype=np.float32)
+    add = ("ops/axpy.wgsl", "add_into", groups_1d(n))
+    p = program({"x": x, "acc": np.zeros(n, np.float32), "tally": np.zeros(n, np.float32),
+                 "c": np.array([4, 9], np.uint32)}, dispatches=[dispatch(*add, ["x"], {"y": "acc"}, n=n)])
+    p.emit("tail", dispatch(*add, {"x": "acc"}, {"y": "tally"}, n=n))
+    p.emit("tail", dispatch("ops/counters.wgsl", "advance", (1, 1, 1), writes={"counters": "c"}))
+    e = build(p)
+    first = e.run(["main"], repeat=3, tail=["tail"], read=["tally", "c", "acc"])
+    second = e.run(["main"], repeat=2, tail=["tail"], read=["tally"])   # queued before reading the first
+    assert e.run(["main"]) is None                                       # no read: nothing to wait for
+    got = first.result()
+    np.testing.assert_array_equal(got["acc"], 3 * x)
+    np.testing.assert_array_equal(got["tally"], 3 * x)       # the tail once, after the third repeat
+    assert got["c"].dtype == np.uint32 and list(got["c"]) == [5, 10]
+    np.testing.assert_array_equal(second.result()["tally"], 3 * x + 5 * x)
+    assert first.result() is got                               # collected once
+    np.testing.assert_array_equal(e.read("acc"), 6 * x)
 
 
 def test_write_and_read(build):

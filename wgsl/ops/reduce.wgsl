@@ -47,3 +47,30 @@ fn sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
         out[U.slot] = U.scale * partial[0];
     }
 }
+
+//! entry sumsq2
+// Two tensors of one size in one dispatch: out[slot] = scale * sum(x*x), out[slot2] = scale * sum(y*y)
+// (a node output's gradient and the output itself, for the stats: the second says where a
+// non-finite value began, from the figures of the step it happened in).
+// bindings: x (read f32), y (read f32), out (read_write f32); uniforms: n, slot, slot2, scale
+@compute @workgroup_size(64)
+fn sumsq2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_index) lid: u32) {
+    var ax = 0.0;
+    var ay = 0.0;
+    for (var i = lid; i < U.n; i = i + WG) {
+        ax = ax + x[i] * x[i];
+        ay = ay + y[i] * y[i];
+    }
+    partial[lid] = ax;
+    tree_reduce(lid);
+    if (lid == 0u) {
+        out[U.slot] = U.scale * partial[0];
+    }
+    workgroupBarrier();
+    partial[lid] = ay;
+    tree_reduce(lid);
+    if (lid == 0u) {
+        out[U.slot2] = U.scale * partial[0];
+    }
+}
