@@ -41,6 +41,31 @@ class Stats:
     out_norms: dict = field(default_factory=dict)     # node -> ‖dC/d(output)‖
 
 
+class PendingStats:
+    """A queued chunk's statistics (Session.submit): result() waits for them, checks them (a
+    non-finite value raises TrainingError and puts the last finite weights back) and, when the
+    chunk carried a copy of the weights, keeps it as the last finite snapshot."""
+
+    def __init__(self, session: "Session", readback, step: int, snapshot: bool):
+        self.session, self.readback, self.step, self.snapshot = session, readback, step, snapshot
+        self._stats: Stats | None = None
+
+    def result(self) -> Stats:
+        if self._stats is None:
+            s = self.session
+            arrays = self.readback.result()
+            self._stats = s._stats(arrays["stats"], self.step)
+            if self.snapshot:
+                weights = {t: arrays[t].reshape(shape) for t, (_, _, shape) in s.low.persistent.items()}
+                if all(np.all(np.isfinite(w)) for w in weights.values()):
+                    s.last_finite = weights
+        return self._stats
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every tensor the chunk copied out, as it was at the chunk's end."""
+        return self.readback.result()
+
+
 class Session:
     def __init__(self, doc, base_dir: str | Path | None = None, overrides: dict | None = None,
                  weights: dict | None = None, device=None):
@@ -109,37 +134,56 @@ class Session:
 
     # ---- stepping ---------------------------------------------------------------
     def run(self, steps: int, stats: bool = True) -> Stats | None:
-        """Run up to `steps` steps (stopping at the epoch's end) in one submit per call;
-        with stats, the last step also writes the stats buffer, which is read and checked."""
-        left = self.steps_per_epoch - self.step % self.steps_per_epoch
-        steps = max(1, min(steps, left))
-        if steps > 1:
-            self.engine.run(self.train_phases, repeat=steps - 1)
-        self.engine.run(self.train_phases + (("stats",) if stats else ()), repeat=1)
+        """Run up to `steps` steps (stopping at the epoch's end) in one submit; with stats, the
+        last step also writes the stats buffer, which is read and checked."""
+        if not stats:
+            self.engine.run(self.train_phases, repeat=self._clip(steps))
+            self._advance(self._clip(steps))
+            return None
+        return self.submit(steps).result()
+
+    def submit(self, steps: int, extra: tuple[str, ...] = ()) -> "PendingStats":
+        """Queue up to `steps` steps (stopping at the epoch's end) and their statistics in one
+        submit, without waiting: the PendingStats returned waits when asked. Queue the next
+        chunk before asking, and the GPU runs it while the host handles this one's figures.
+        extra: more tensors to copy out with the statistics (a histogram's weights, say)."""
+        steps = self._clip(steps)
+        snapshot = time.monotonic() - self._snapshot_at >= SNAPSHOT_SECONDS
+        names = ("stats", *extra, *(self.low.persistent if snapshot else ()))
+        readback = self.engine.run(self.train_phases, repeat=steps, tail=("stats",), read=tuple(dict.fromkeys(names)))
+        if snapshot:
+            self._snapshot_at = time.monotonic()
+        self._advance(steps)
+        return PendingStats(self, readback, self.step, snapshot)
+
+    def _clip(self, steps: int) -> int:
+        return max(1, min(steps, self.steps_per_epoch - self.step % self.steps_per_epoch))
+
+    def _advance(self, steps: int) -> None:
         self.step += steps
         if self.step % self.steps_per_epoch == 0:
             self._start_epoch()
-        return self.read_stats() if stats else None
 
-    def read_stats(self) -> Stats:
-        raw = self.engine.read("stats").astype(np.float64)
-        s = Stats(self.step, self.epoch, 0.0)
+    def _stats(self, raw: np.ndarray, step: int) -> Stats:
+        raw = raw.astype(np.float64)
+        s = Stats(step, step / self.steps_per_epoch, 0.0)
         for value, (what, node, tensor) in zip(raw, self.low.stats):
             if what == "loss":
                 s.losses[node] = value
             elif what == "param":
                 s.param_norms[tensor] = float(np.sqrt(value))
-            else:
+            elif what == "out":
                 s.out_norms[node] = float(np.sqrt(value))
         s.loss = float(sum(s.losses.values()))
-        if not np.all(np.isfinite(raw)):
-            raise self._non_finite()
-        # copying every weight to the host is the costliest part of a stats read: keep a
-        # snapshot at most every SNAPSHOT_SECONDS (a NaN stop goes back at most that far)
-        now = time.monotonic()
-        if now - self._snapshot_at >= SNAPSHOT_SECONDS:
-            self.last_finite, self._snapshot_at = self.weights(), now
+        # the loss and the gradients decide; the outputs' own slots ("fwd") only say where
+        # (a finite output past 1.8e19 squares to inf there)
+        if not all(np.isfinite(v) for v, slot in zip(raw, self.low.stats) if slot[0] != "fwd"):
+            raise self._non_finite(step, raw)
         return s
+
+    def read_stats(self) -> Stats:
+        """The stats buffer as it is now (after everything submitted), checked."""
+        return self._stats(self.engine.read("stats"), self.step)
 
     def final_weights(self) -> dict[str, np.ndarray]:
         """The weights to keep at the end of a run: the current ones if they are finite, else
@@ -149,26 +193,24 @@ class Session:
             self.last_finite = current
         return self.last_finite
 
-    def _non_finite(self) -> TrainingError:
-        """Name the first node, in the order the step runs, whose output or gradient is not finite."""
+    def _non_finite(self, step: int, raw: np.ndarray) -> TrainingError:
+        """Name the first node, in the order the step runs, whose output is not finite, else
+        the last whose gradient is not: from the stats of the step it happened in (raw), since
+        the tensors may already hold a later, queued chunk's values, spread further."""
+        bad = {(what, node) for value, (what, node, _) in zip(raw, self.low.stats) if not np.isfinite(value)}
         culprit, where = None, ""
         for node_id in self.low.order:
-            for (n, port), tensor in self.low.outputs.items():
-                if n == node_id and not np.all(np.isfinite(self.engine.read(tensor))):
-                    culprit, where = node_id, f"the output of {node_id}"
-                    break
-            if culprit:
+            if ("fwd", node_id) in bad or ("loss", node_id) in bad:
+                culprit, where = node_id, f"the output of {node_id}"
                 break
         if culprit is None:
             for node_id in reversed(self.low.order):
-                grads = [grad_name(t) for (n, _), t in self.low.outputs.items() if n == node_id]
-                grads += [grad_name(t) for t, (n, _, _) in self.low.params.items() if n == node_id]
-                if any(g in self.low.program.tensors and not np.all(np.isfinite(self.engine.read(g))) for g in grads):
+                if ("out", node_id) in bad or ("param", node_id) in bad:
                     culprit, where = node_id, f"the gradient of {node_id}"
                     break
-        msg = (f"training stopped at step {self.step}: the loss or a gradient became NaN or infinite; "
+        msg = (f"training stopped at step {step}: the loss or a gradient became NaN or infinite; "
                f"the first non-finite value is in {where or 'the statistics'}. "
-               f"The weights from the last finite check (before step {self.step}) are kept and the "
+               f"The weights from the last finite check (before step {step}) are kept and the "
                f"optimizer's state starts afresh; try a smaller learning rate.")
         self.set_weights(self.last_finite)
         self._reset_optimizer()

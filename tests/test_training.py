@@ -145,3 +145,49 @@ def test_training_goes_on_after_a_stop_with_a_smaller_learning_rate(gpu_device, 
         assert losses[-1] < losses[0]
     finally:
         s.close()
+
+
+def test_queued_chunks_report_what_one_at_a_time_reports(gpu_device):
+    """Session.submit queues a chunk without waiting (the editor queues the next chunk before
+    collecting one): each chunk's figures, and a weights snapshot it carried, are those at its
+    own end, the same as running the chunks one at a time."""
+    a, b = session("digits_mlp.json", gpu_device), session("digits_mlp.json", gpu_device)
+    try:
+        sizes = [3, 5, 40, 2]                 # 40 stops at the epoch's end, as run() does
+        a._snapshot_at = b._snapshot_at = float("-inf")      # the first chunk carries the weights
+        queued = [a.submit(n) for n in sizes]
+        assert queued[0].snapshot and not queued[1].snapshot
+        first = b.run(sizes[0])
+        kept = b.weights()
+        rest = [b.run(n) for n in sizes[1:]]
+        got = [q.result() for q in queued]
+        for mine, theirs in zip(got, [first, *rest]):
+            assert mine.step == theirs.step and mine.epoch == theirs.epoch
+            assert mine.loss == pytest.approx(theirs.loss, rel=1e-5, abs=1e-7)
+            assert mine.param_norms.keys() == theirs.param_norms.keys()
+            for t in mine.param_norms:
+                assert mine.param_norms[t] == pytest.approx(theirs.param_norms[t], rel=1e-4, abs=1e-9)
+        assert got[2].step == a.steps_per_epoch              # clipped at the epoch's end
+        for t in kept:                                        # the snapshot is from step 3, not later
+            np.testing.assert_allclose(a.last_finite[t], kept[t], rtol=1e-5, atol=1e-7)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_queued_chunk_that_goes_non_finite_names_its_own_step(gpu_device):
+    s = session("spiral.json", gpu_device, epochs=1)
+    try:
+        s.run(5)
+        before = s.last_finite
+        w = before["dense2.w"].copy()
+        w[0, 0] = np.nan
+        s.engine.write("dense2.w", w)
+        bad, later = s.submit(1), s.submit(3)
+        with pytest.raises(TrainingError) as e:
+            bad.result()
+        assert "step 6" in str(e.value) and e.value.node == "dense2", str(e.value)
+        for t in before:                      # the kept weights are back, after the later chunk
+            np.testing.assert_array_equal(s.weights()[t], before[t])
+    finally:
+        s.close()

@@ -348,16 +348,28 @@ def _emit_feed(prog, doc, a, feeds, batch, data_rows):
 
 def _emit_stats(prog, losses, trainable, params, outputs, batch):
     """Slots of the stats tensor: each loss's batch mean, ‖dC/dθ‖² per parameter tensor and
-    ‖dC/d(out)‖² per node output. Encoded only on steps whose stats the host will read."""
+    ‖dC/d(out)‖² per node output, then ("fwd") ‖out‖² of those outputs themselves, which say
+    where a non-finite value began from the figures of the very step (the host may have
+    queued more steps by the time it reads them). Encoded only on steps whose stats the host
+    will read."""
     slots = [("loss", n, outputs[(n, "loss")]) for n in losses]
     slots += [("param", params[t][0], t) for t in trainable]
-    slots += [("out", n, t) for (n, port), t in outputs.items()
-              if n not in losses and t not in params and grad_name(t) in prog.tensors]
+    outs = [("out", n, t) for (n, port), t in outputs.items()
+            if n not in losses and t not in params and grad_name(t) in prog.tensors]
+    slots += outs + [("fwd", n, t) for _, n, t in outs]
     prog.add(Tensor("stats", max(1, len(slots))))
-    for i, (what, node, t) in enumerate(slots):
+    for i, (what, node, t) in enumerate(slots[:len(slots) - len(outs)]):
         src = t if what == "loss" else grad_name(t)
+        size = prog.tensors[src].size
+        if what == "out":
+            prog.emit("stats", Dispatch("ops/reduce.wgsl", "sumsq2",
+                                        (Binding("x", src), Binding("y", t), Binding("out", "stats", write=True)),
+                                        (1, 1, 1), (("n", "u32", size), ("slot", "u32", i),
+                                                    ("slot2", "u32", i + len(outs)), ("scale", "f32", 1.0)),
+                                        node=node))
+            continue
         prog.emit("stats", Dispatch("ops/reduce.wgsl", "sum" if what == "loss" else "sumsq",
                                     (Binding("x", src), Binding("out", "stats", write=True)), (1, 1, 1),
-                                    (("n", "u32", prog.tensors[src].size), ("slot", "u32", i),
+                                    (("n", "u32", size), ("slot", "u32", i),
                                      ("scale", "f32", 1.0 / batch if what == "loss" else 1.0)), node=node))
     return slots
