@@ -222,27 +222,27 @@ def test_an_unexpected_worker_exception_reaches_the_user(window, gpu_device, qtb
     """Nothing the worker raises is swallowed: an unexpected RuntimeError from inside the session
     arrives as a message with its type and text (and a traceback), and the run pauses."""
     from app.session import Session
-    real_run = Session.run
+    real_submit = Session.submit
     calls = []
 
-    def run(self, steps, stats=True):
+    def submit(self, steps, extra=()):
         calls.append(steps)
         if len(calls) == 3:
             raise RuntimeError("engine exploded on purpose")
-        return real_run(self, steps, stats)
+        return real_submit(self, steps, extra)
 
-    monkeypatch.setattr(Session, "run", run)
+    monkeypatch.setattr(Session, "submit", submit)
     w = window
     c, rec = open_digits(w)
     click(c.panel.train_button)
     qtbot.waitUntil(lambda: bool(w.errors), timeout=START_MS)
     (title, message), = w.errors
     assert message.startswith("RuntimeError: engine exploded on purpose")
-    assert "Traceback" in message and "in run" in message
+    assert "Traceback" in message and "in submit" in message
     assert rec.failed == [(message, "")]
     wait_state(qtbot, c, "paused")
     before = len(rec.metrics)
-    assert 1 <= before <= 2           # the chunks before the third call to Session.run
+    assert 1 <= before <= 2           # the chunks queued before the third call to Session.submit
     QTest.qWait(200)
     assert len(rec.metrics) == before, "the run went on after the exception"
     assert c.panel.status.text().startswith("Stopped: RuntimeError: engine exploded on purpose")

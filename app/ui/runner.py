@@ -4,6 +4,13 @@ which Qt delivers queued to the GUI thread, so the GUI never waits on the GPU.
 
 Statistics are read once per chunk of steps, and a chunk is sized to take about one plot
 frame (CHUNK_SECONDS), so reads happen at most once per redraw, never per step.
+
+While running, one chunk is always queued ahead: the worker submits chunk N+1, then collects
+chunk N's figures and sends them. So the GPU never waits for the host, and in particular not
+for the GIL, which the GUI thread holds while Qt paints (PySide6 keeps it through a paint):
+before this, every millisecond the worker waited for it between chunks was a millisecond the
+GPU sat idle. Any command first settles the chunk in flight, so Pause, Step, Stop and a new
+learning rate act on a quiet session.
 """
 from __future__ import annotations
 
@@ -14,8 +21,8 @@ import traceback
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
-CHUNK_SECONDS = 0.03      # one chunk of steps (one stats read) per ~30 Hz: the plots redraw at 25 Hz
-EVAL_SHARE = 0.1          # evaluation at an epoch's end takes at most this share of the time
+CHUNK_SECONDS = 0.042     # one chunk of steps (one stats read) per ~24 Hz: the plots redraw on each
+EVAL_SHARE = 0.04
 BOUNDARY_SECONDS = 0.25   # decision-boundary refresh for 2-D datasets
 TENSORS_SECONDS = 0.3     # weight/gradient histogram refresh for the watched node
 GRID = 60                 # decision-boundary grid resolution
@@ -54,6 +61,8 @@ class TrainingRunner(QThread):
         self._run = 0               # worker side: the run whose session is open
         self._rate = None
         self._eval_cost, self._eval_done = 0.0, 0.0
+        self._pending = None        # the chunk in flight: (PendingStats, what to do when it lands)
+        self._mark = None           # (time, step) of the last delivery: the rate's start
 
     # ---- GUI side: every call only queues a command ----------------------------------
     def start_run(self, doc, base_dir=None, weights=None) -> int:
@@ -98,19 +107,33 @@ class TrainingRunner(QThread):
             else:                    # idle or paused: sleep until told what to do
                 name, arg = self._commands.get()
             if name == "quit":
+                self._settle()
                 self._close()
                 return
             try:
                 if name is not None:
+                    self._settle()
                     self._handle(name, arg)
                 elif self._running:
                     self._chunk()
             except Exception as e:    # every failure reaches the GUI; none is swallowed
-                self._running = False
-                node = getattr(e, "node", None) or ""
-                message = str(e) if _known(e) else f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"
-                self.failed.emit(message, node)
-                self.state.emit("paused" if self.session else "idle")
+                self._report(e)
+
+    def _report(self, e: Exception) -> None:
+        self._running = False
+        self._pending = None
+        node = getattr(e, "node", None) or ""
+        message = str(e) if _known(e) else f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"
+        self.failed.emit(message, node)
+        self.state.emit("paused" if self.session else "idle")
+
+    def _settle(self) -> None:
+        """Deliver the chunk in flight, if any (its failure is reported; the command that
+        asked still goes through)."""
+        try:
+            self._deliver()
+        except Exception as e:
+            self._report(e)
 
     def _handle(self, name, arg):
         if name == "start":
@@ -140,13 +163,13 @@ class TrainingRunner(QThread):
             self.session.set_optimizer(arg)
         elif name == "watch":
             self._watch = arg
-            self._send_tensors(force=True)
+            self._send_tensors()
 
     def _open(self, doc, base_dir, weights):
         from app.session import Session
         self._close()
         self.session = Session(doc, base_dir, weights=weights)
-        self._rate, self._last_boundary, self._last_tensors = None, 0.0, 0.0
+        self._rate, self._avg, self._last_boundary, self._last_tensors = None, None, 0.0, 0.0
         self._warm = False                # the first chunk pays the pipelines' JIT: not a rate
         self._eval_cost, self._eval_done = 0.0, 0.0
         s = self.session
@@ -169,37 +192,37 @@ class TrainingRunner(QThread):
             self.session = None
 
     def _chunk(self, steps: int | None = None, to_the_end: bool = True):
-        """Run a chunk of steps, sized to take CHUNK_SECONDS, and send its metrics: one stats
-        read per chunk. A chunk goes on across epoch ends (a small model runs hundreds of
-        steps in a frame, and an epoch of the spiral set is 70), and ends at one where an
-        evaluation is due or the run ends. Running (not Step), the run pauses when it reaches
+        """Queue a chunk of steps, sized to take CHUNK_SECONDS, then deliver the chunk queued
+        before it (its metrics: one stats read per chunk). A chunk goes on across epoch ends (a
+        small model runs hundreds of steps in a frame, and an epoch of the spiral set is 70),
+        and ends at one where an evaluation is due or the run ends; there the chunk is
+        delivered at once, and evaluated. Running (not Step), the run pauses when it reaches
         its last epoch's end; Resume goes on for another epoch."""
         s = self.session
         if steps is None:
             steps = max(1, int(CHUNK_SECONDS * self._rate)) if self._rate else 1
         spe, end = s.steps_per_epoch, s.epochs * s.steps_per_epoch
-        t0 = time.perf_counter()
-        before = s.step
+        if self._mark is None:
+            self._mark = (time.perf_counter(), s.step)
         left = steps
         while True:
             n = min(left, spe - s.step % spe)
             ends_epoch = (s.step + n) % spe == 0
-            final = n == left or (ends_epoch and (not to_the_end or s.step + n >= end or self._evaluation_due()))
-            st = s.run(n, stats=final)
-            left -= n
-            if final:
+            last = ends_epoch and s.step + n >= end
+            evaluate = ends_epoch and (last or not to_the_end or self._evaluation_due())
+            if n == left or evaluate:
                 break
-        dt = time.perf_counter() - t0
-        rate = (s.step - before) / dt if dt > 0 else 0.0
-        if self._warm:
-            self._rate = rate if self._rate is None else 0.7 * self._rate + 0.3 * rate
-        self._warm = True
-        self.metrics.emit({"run": self._run, "step": st.step, "epoch": st.epoch, "loss": st.loss, "losses": st.losses,
-                           "param_norms": st.param_norms, "out_norms": st.out_norms,
-                           "steps_per_s": self._rate or rate})
-        if ends_epoch:
-            last = s.step >= end
-            if last or not to_the_end or self._evaluation_due():
+            s.run(n, stats=False)
+            left -= n
+        now = time.perf_counter()
+        watch = self._watch if self._watch and now - self._last_tensors > TENSORS_SECONDS else None
+        pending = s.submit(n, extra=self._watched_tensors(watch))
+        previous, self._pending = self._pending, (pending, watch)
+        if previous:
+            self._deliver(previous)           # this one's figures while the GPU runs the next
+        if evaluate or not to_the_end:
+            self._deliver()
+            if evaluate:
                 self._evaluate()
             if to_the_end and last:
                 self._running = False
@@ -207,8 +230,35 @@ class TrainingRunner(QThread):
         now = time.perf_counter()
         if self._predictor and now - self._last_boundary > BOUNDARY_SECONDS:
             self._send_boundary()
-        if self._watch and now - self._last_tensors > TENSORS_SECONDS:
-            self._send_tensors()
+
+    def _deliver(self, entry=None) -> None:
+        """Collect a queued chunk's figures (by default the one in flight, which leaves the
+        session quiet) and send them."""
+        drain = entry is None
+        if drain:
+            entry, self._pending = self._pending, None
+        if entry is None:
+            return
+        pending, watch = entry
+        st = pending.result()
+        now = time.perf_counter()
+        t0, step0 = self._mark or (now, st.step)
+        steps, dt = st.step - step0, now - t0
+        rate = steps / dt if dt > 0 and steps > 0 else 0.0
+        if self._warm and rate:
+            # steps and time averaged apart: deliveries come unevenly (two close together
+            # after a late one), and an average of per-chunk rates would favour the short ones
+            a = self._avg = (dt, steps) if self._avg is None else (0.7 * self._avg[0] + 0.3 * dt,
+                                                                   0.7 * self._avg[1] + 0.3 * steps)
+            self._rate = a[1] / a[0]
+        self._warm = True                 # the first chunk pays the pipelines' JIT: not a rate
+        # drained, the next chunk's time starts at its submit (not counting evaluation or a pause)
+        self._mark = None if drain else (now, st.step)
+        self.metrics.emit({"run": self._run, "step": st.step, "epoch": st.epoch, "loss": st.loss, "losses": st.losses,
+                           "param_norms": st.param_norms, "out_norms": st.out_norms,
+                           "steps_per_s": self._rate or rate})
+        if watch:
+            self._emit_tensors(watch, pending.arrays())
 
     def _evaluation_due(self) -> bool:
         """At an epoch's end, evaluate unless the evaluations would take more than EVAL_SHARE of
@@ -243,19 +293,37 @@ class TrainingRunner(QThread):
                             "grid": prob.reshape(GRID, GRID), "points": s.data.x_train,
                             "labels": np.asarray(s.data.y_train).reshape(len(s.data.x_train), -1)[:, 0]})
 
-    def _send_tensors(self, force=False):
-        s = self.session
-        if not s or not self._watch:
-            return
+    def _watched_tensors(self, node: str | None) -> tuple[str, ...]:
+        """The watched node's weights and their gradients: tensors for a chunk to copy out."""
+        if not node:
+            return ()
         from app.model.lower import grad_name
-        weights, grads = {}, {}
-        for t, (node, wname, shape) in s.low.params.items():
-            if node == self._watch:
-                weights[wname] = s.engine.read(t)
+        s = self.session
+        names = []
+        for t, (owner, _, _) in s.low.params.items():
+            if owner == node:
+                names.append(t)
                 if grad_name(t) in s.low.program.tensors:
-                    grads[wname] = s.engine.read(grad_name(t))
+                    names.append(grad_name(t))
+        return tuple(names)
+
+    def _send_tensors(self):
+        """The watched node's tensors now (nothing is in flight: commands settle first)."""
+        s = self.session
+        if s and self._watch:
+            self._emit_tensors(self._watch, {t: s.engine.read(t) for t in self._watched_tensors(self._watch)})
+
+    def _emit_tensors(self, node: str, arrays: dict) -> None:
+        from app.model.lower import grad_name
+        s = self.session
+        weights, grads = {}, {}
+        for t, (owner, wname, _) in s.low.params.items():
+            if owner == node and t in arrays:
+                weights[wname] = arrays[t]
+                if grad_name(t) in arrays:
+                    grads[wname] = arrays[grad_name(t)]
         self._last_tensors = time.perf_counter()
-        self.tensors.emit({"run": self._run, "node": self._watch, "weights": weights, "grads": grads})
+        self.tensors.emit({"run": self._run, "node": node, "weights": weights, "grads": grads})
 
 
 def _known(e: Exception) -> bool:

@@ -25,7 +25,7 @@ from .history import History
 from .plots import AccuracyPlot, BoundaryPlot, GradNormPlot, HistogramPlot, LossPlot
 from .runner import TrainingRunner
 
-GC_FRAMES = 25          # with a worker alive, the GUI collects garbage once a second (see gui_thread_gc)
+GC_SECONDS = 1.0        # with a worker alive, the GUI collects garbage once a second (see gui_thread_gc)
 
 
 def gui_thread_gc(worker_alive: bool) -> None:
@@ -42,7 +42,11 @@ def gui_thread_gc(worker_alive: bool) -> None:
 
 
 PLAYGROUND = {name for name, b in BUILTINS.items() if b.description.startswith("2-D")}   # 2-D sets
-FRAME_MS = 40          # plots redraw at 25 Hz, whatever the step rate
+FRAME_MS = 33          # a frame follows new data, at least FRAME_MS after the last: at most ~30 Hz,
+                       # and each batch of metrics gets its own frame (a fixed 25 Hz timer beside
+                       # ~24 Hz metrics that arrive unevenly drew only ~20 of them a second)
+TICK_MS = 250          # and a frame 4 times a second anyway: a toggled log scale or a dock just shown
+                       # catches up, and garbage is collected, while nothing arrives
 FLOW_MS = 333          # the canvas's gradient-flow overlay at 3 Hz: a canvas repaint costs 10-30 ms
                        # here (more than the plots' frame), and figures on wires can't be read faster
 
@@ -133,7 +137,7 @@ class TrainingController(QObject):
         self.stop_message = ""
         self._run_doc_version = None
         self._doc_changed = False
-        self._frames = 0
+        self._collections = 0
         self._flow_dirty = False
         self._flow_at = 0.0
         self._syncing = False
@@ -149,9 +153,12 @@ class TrainingController(QObject):
         self._make_actions()
         self.sync_from_document()
         self._state("idle")
-        self.timer = QTimer(self, interval=FRAME_MS)
+        self.timer = QTimer(self, singleShot=True)      # the next frame
         self.timer.timeout.connect(self.refresh)
-        self.timer.start()
+        self._frame_at = self._gc_at = 0.0
+        self.tick = QTimer(self, interval=TICK_MS)
+        self.tick.timeout.connect(self.schedule_frame)
+        self.tick.start()
 
     # ---- wiring ---------------------------------------------------------------------
     def _wire(self):
@@ -365,6 +372,7 @@ class TrainingController(QObject):
         for tensor, norm in m["param_norms"].items():
             self.history.add(f"grad/{tensor}", step, norm)
         self._flow_dirty = True
+        self.schedule_frame()
 
     def _evaluated(self, e):
         if not self._current(e):
@@ -375,6 +383,7 @@ class TrainingController(QObject):
             if e[f"{key}_accuracy"] is not None:
                 self.history.add(f"accuracy/{key}", e["step"], e[f"{key}_accuracy"])
         self.last_eval = e
+        self.schedule_frame()
 
     def _failed(self, message, node):
         self.errors.append((message, node))
@@ -418,12 +427,20 @@ class TrainingController(QObject):
             plot.set_x_epochs(on, self.info.get("steps_per_epoch", 1))
 
     # ---- the frame ----------------------------------------------------------------
+    def schedule_frame(self):
+        """A frame as soon as FRAME_MS have passed since the last one."""
+        if not self.timer.isActive():
+            wait = FRAME_MS - (time.monotonic() - self._frame_at) * 1000
+            self.timer.start(max(0, int(wait)))
+
     def refresh(self):
         """One frame: plots from the history (those on screen), the status line, and at
         FLOW_MS the canvas overlay."""
-        self._frames += 1
-        if not gc.isenabled() and self._frames % GC_FRAMES == 0:
-            gc.collect(2 if self._frames % (10 * GC_FRAMES) == 0 else 1)
+        now = self._frame_at = time.monotonic()
+        if not gc.isenabled() and now - self._gc_at >= GC_SECONDS:
+            self._collections += 1
+            self._gc_at = now
+            gc.collect(2 if self._collections % 10 == 0 else 1)
         if self.history.series:
             for plot in (self.loss_plot, self.acc_plot, self.grad_plot):
                 if plot.isVisible():          # a closed or tabbed-away dock catches up when shown
@@ -431,7 +448,6 @@ class TrainingController(QObject):
         m = self.last
         if m:
             self._set_status(m)
-        now = time.monotonic()
         if self._flow_dirty and m and now - self._flow_at >= FLOW_MS / 1000:
             self._flow_dirty, self._flow_at = False, now
             self._show_flow(m)
@@ -475,5 +491,6 @@ class TrainingController(QObject):
 
     def shutdown(self):
         self.timer.stop()
+        self.tick.stop()
         self.runner.shutdown()
         gui_thread_gc(False)
