@@ -27,7 +27,7 @@ from ..model.document import Document
 from ..paths import example, examples_dir
 from . import clipboard, recovery
 from .adapter import AdapterProbe
-from .runner import adapter_name
+from .runner import adapter_name_warmed
 from .canvas import Canvas
 from .editor import Editor
 from .inspector import Inspector
@@ -54,7 +54,7 @@ def settings() -> QSettings:
 class MainWindow(QMainWindow):
     selection_changed = Signal(list)        # node ids, in document order
 
-    def __init__(self, adapter_probe=adapter_name, recovery_dir: Path | None = None):
+    def __init__(self, adapter_probe=adapter_name_warmed, recovery_dir: Path | None = None):
         super().__init__()
         self.editor = Editor(parent=self)
         self.document: Document = self.editor.doc
@@ -670,7 +670,7 @@ def _apply_theme(app: QApplication) -> None:
         app.setPalette(app.style().standardPalette())
 
 
-def start_editor(argv: list[str], adapter_probe=adapter_name) -> MainWindow:
+def start_editor(argv: list[str], adapter_probe=adapter_name_warmed) -> MainWindow:
     """Open the first window: the graph named in argv, else the digits example; then offer
     back whatever a crashed instance left unsaved."""
     window = MainWindow(adapter_probe=adapter_probe)

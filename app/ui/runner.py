@@ -37,6 +37,20 @@ def adapter_name() -> str:
         return f"no GPU adapter ({str(e).splitlines()[0][:80]})"
 
 
+def adapter_name_warmed() -> str:
+    """adapter_name(), then one tiny run on the device, off the GUI thread as the editor opens:
+    the first Engine of a process pays ~0.6-1.5 s (cffi's first use of wgpu's types, lavapipe
+    starting its threads) that the first press of Train then doesn't (bench/README.md, L1)."""
+    name = adapter_name()
+    if not name.startswith("no GPU adapter"):
+        try:
+            from gpu.engine import warm_up
+            warm_up()
+        except Exception:    # Train will say what is wrong, with its context
+            pass
+    return name
+
+
 class TrainingRunner(QThread):
     # Every dict carries "run": the id start_run returned, so results of a run that was stopped
     # while they were on their way (Reset) can be told from the new run's.

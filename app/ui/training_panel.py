@@ -402,6 +402,7 @@ class TrainingController(QObject):
         self.panel.stop_button.setEnabled(state != "idle")
         self.act_stop.setEnabled(state != "idle")
         if state == "idle":
+            self._flow_dirty = False      # the last chunk's metrics, delivered as it stopped, stay off
             self.window.canvas.set_flow({}, {})
 
     # ---- selection <-> curves ---------------------------------------------------------
