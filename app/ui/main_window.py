@@ -72,6 +72,9 @@ class MainWindow(QMainWindow):
         self.palette_dock = self._dock("Layers", self.palette, Qt.LeftDockWidgetArea, "palette")
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea, "inspector")
         self.resizeDocks([self.palette_dock, self.inspector_dock], [190, 280], Qt.Horizontal)
+        # the right column (inspector over the training controls) runs the window's full height,
+        # beside the plots: under them it left the inspector a few lines while training
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
         self.quick_add = QuickAdd(self)
         self._quick_at = None
 
@@ -267,6 +270,8 @@ class MainWindow(QMainWindow):
             self.splitDockWidget(same[-1], dock, Qt.Horizontal)
         self._training_docks.append(dock)
         self.docks_menu.addAction(dock.toggleViewAction())
+        if area == Qt.BottomDockWidgetArea:     # the canvas keeps most of the height
+            self.resizeDocks([dock], [max(240, int(self.height() * 0.36))], Qt.Vertical)
         return dock
 
     def selected_node_ids(self) -> list[str]:
