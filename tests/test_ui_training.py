@@ -370,6 +370,36 @@ def test_selecting_a_node_highlights_its_curves_and_shows_its_histogram(window, 
     assert all(graph.nodes[f"dense{i}"].flow is None for i in (1, 2, 3))
 
 
+def test_garbage_is_collected_on_the_gui_thread_only(window, qtbot):
+    """Python's collector, run by a worker thread, destroyed a closed window's Qt objects there
+    and deadlocked PySide6 (hung tests: the training worker once, the dataset preview's loader
+    once). With a window open, automatic collection is off and the GUI thread collects on a
+    timer: garbage made anywhere is collected there, and a worker's allocations collect nothing."""
+    import gc
+    import threading
+    assert not gc.isenabled()
+    collected_in = []
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            collected_in.append(threading.current_thread().name)
+
+    def churn():                          # enough allocations to trigger automatic collections
+        for _ in range(2000):
+            Cycle()
+        junk = [[i] for i in range(50_000)]
+        del junk
+    worker = threading.Thread(target=churn, name="worker")
+    worker.start()
+    worker.join()
+    assert collected_in == [], "the worker ran the collector"
+    qtbot.waitUntil(lambda: len(collected_in) >= 2000, timeout=5000)
+    assert set(collected_in) == {threading.main_thread().name}
+
+
 # ---- a screenshot under Xvfb ------------------------------------------------------------------------
 
 CHILD = r"""

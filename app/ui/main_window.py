@@ -27,6 +27,7 @@ from ..model.document import Document
 from ..paths import example, examples_dir
 from . import clipboard, recovery
 from .adapter import AdapterProbe
+from .collector import collect_garbage_on_gui_thread
 from .runner import adapter_name_warmed
 from .canvas import Canvas
 from .editor import Editor
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, adapter_probe=adapter_name_warmed, recovery_dir: Path | None = None):
         super().__init__()
+        collect_garbage_on_gui_thread()
         self.editor = Editor(parent=self)
         self.document: Document = self.editor.doc
         self.undo_stack = self.editor.stack

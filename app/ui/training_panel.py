@@ -9,7 +9,6 @@ the run continues on its snapshot until Reset or Train starts it over.
 from __future__ import annotations
 
 import csv
-import gc
 import math
 import time
 from pathlib import Path
@@ -25,28 +24,12 @@ from .history import History
 from .plots import AccuracyPlot, BoundaryPlot, GradNormPlot, HistogramPlot, LossPlot
 from .runner import TrainingRunner
 
-GC_SECONDS = 1.0        # with a worker alive, the GUI collects garbage once a second (see gui_thread_gc)
-
-
-def gui_thread_gc(worker_alive: bool) -> None:
-    """Qt objects must be destroyed on the GUI thread. Python's collector runs in whichever
-    thread happens to allocate, so with the worker alive it could destroy a window's widgets
-    on the worker thread, which deadlocks PySide6 (the worker holds a QObject mutex and waits
-    for the GIL, the GUI holds the GIL and waits for the mutex). So while a worker lives,
-    automatic collection is off and the GUI's frame timer collects instead."""
-    if worker_alive and gc.isenabled():
-        gc.collect()
-        gc.disable()
-    elif not worker_alive and not gc.isenabled():
-        gc.enable()
-
-
 PLAYGROUND = {name for name, b in BUILTINS.items() if b.description.startswith("2-D")}   # 2-D sets
 FRAME_MS = 33          # a frame follows new data, at least FRAME_MS after the last: at most ~30 Hz,
                        # and each batch of metrics gets its own frame (a fixed 25 Hz timer beside
                        # ~24 Hz metrics that arrive unevenly drew only ~20 of them a second)
 TICK_MS = 250          # and a frame 4 times a second anyway: a toggled log scale or a dock just shown
-                       # catches up, and garbage is collected, while nothing arrives
+                       # catches up while nothing arrives
 FLOW_MS = 333          # the canvas's gradient-flow overlay at 3 Hz: a canvas repaint costs 10-30 ms
                        # here (more than the plots' frame), and figures on wires can't be read faster
 
@@ -137,7 +120,6 @@ class TrainingController(QObject):
         self.stop_message = ""
         self._run_doc_version = None
         self._doc_changed = False
-        self._collections = 0
         self._flow_dirty = False
         self._flow_at = 0.0
         self._syncing = False
@@ -155,7 +137,7 @@ class TrainingController(QObject):
         self._state("idle")
         self.timer = QTimer(self, singleShot=True)      # the next frame
         self.timer.timeout.connect(self.refresh)
-        self._frame_at = self._gc_at = 0.0
+        self._frame_at = 0.0
         self.tick = QTimer(self, interval=TICK_MS)
         self.tick.timeout.connect(self.schedule_frame)
         self.tick.start()
@@ -315,7 +297,6 @@ class TrainingController(QObject):
         self.panel.status.setText("Building the training program…")
         self.window.canvas.graph.highlight_node(None)
         base = self.window.base_dir
-        gui_thread_gc(True)               # before the worker runs any Python
         self.runner.start_run(self.doc, base)
         # the snapshot is taken now: edits from here on are edits to a running graph, and a
         # second press before the worker answers pauses rather than starting twice
@@ -396,7 +377,6 @@ class TrainingController(QObject):
 
     def _state(self, state):
         self.state = state
-        gui_thread_gc(state != "idle")
         self.panel.train_button.setText("Pause" if state in ("running", "starting") else
                                         "Resume" if state == "paused" else "Train")
         self.panel.stop_button.setEnabled(state != "idle")
@@ -438,10 +418,6 @@ class TrainingController(QObject):
         """One frame: plots from the history (those on screen), the status line, and at
         FLOW_MS the canvas overlay."""
         now = self._frame_at = time.monotonic()
-        if not gc.isenabled() and now - self._gc_at >= GC_SECONDS:
-            self._collections += 1
-            self._gc_at = now
-            gc.collect(2 if self._collections % 10 == 0 else 1)
         if self.history.series:
             for plot in (self.loss_plot, self.acc_plot, self.grad_plot):
                 if plot.isVisible():          # a closed or tabbed-away dock catches up when shown
@@ -494,4 +470,3 @@ class TrainingController(QObject):
         self.timer.stop()
         self.tick.stop()
         self.runner.shutdown()
-        gui_thread_gc(False)
