@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -75,6 +76,17 @@ class Run:
         t0 = time.perf_counter()
         train_time = 0.0        # stepping only, not evaluation: what steps_per_second divides by
         t_epoch = None
+        # Ctrl-C sets a flag the loop checks between chunks, rather than raising wherever the
+        # interpreter happens to be: a KeyboardInterrupt raised inside a destructor (wgpu's
+        # objects have __del__) is printed and ignored, and training went on. A second Ctrl-C
+        # raises, for a run that doesn't reach the check.
+        interrupted = []
+
+        def on_sigint(signum, frame):
+            if interrupted:
+                raise KeyboardInterrupt
+            interrupted.append(True)
+        previous = signal.signal(signal.SIGINT, on_sigint)
         try:                    # from the first line printed: a Ctrl-C any time after it is clean
             if s.dropped_per_epoch:
                 self.say(f"note: {s.dropped_per_epoch} training samples don't fill a last batch of {s.batch}; "
@@ -84,10 +96,12 @@ class Run:
             for epoch in range(s.epochs):
                 losses = []
                 t_epoch = time.perf_counter()
-                while s.step < (epoch + 1) * s.steps_per_epoch:
+                while s.step < (epoch + 1) * s.steps_per_epoch and not interrupted:
                     st = s.run(STATS_EVERY)
                     losses.append(st.loss)
                     self.progress(epoch, st.loss, (s.step - epoch * s.steps_per_epoch), time.perf_counter() - t_epoch)
+                if interrupted:
+                    raise KeyboardInterrupt
                 train_time += time.perf_counter() - t_epoch
                 t_epoch = None
                 self.epoch_done(epoch, float(np.mean(losses)))
@@ -97,6 +111,8 @@ class Run:
         except KeyboardInterrupt:
             status, error = 130, "interrupted"
             self.say("\ninterrupted: writing what was trained so far")
+        finally:
+            signal.signal(signal.SIGINT, previous)
         if t_epoch is not None:             # stopped within an epoch: count its steps' time too
             train_time += time.perf_counter() - t_epoch
         test_loss, test_acc = s.evaluate("test")
