@@ -249,7 +249,8 @@ class Session:
     # ---- evaluation ---------------------------------------------------------------
     def evaluate(self, split: str = "test") -> tuple[float, float | None]:
         """Mean loss and accuracy (classification) over a split, on the GPU, forward only, in
-        evaluation mode (BatchNorm uses its running statistics, Dropout passes through)."""
+        evaluation mode (BatchNorm uses its running statistics, Dropout passes through). The
+        weights are copied on the GPU, and each batch's figures come back in one readback."""
         from gpu.engine import Engine
         x = getattr(self.data, f"x_{split}")
         n = len(x)
@@ -260,9 +261,10 @@ class Session:
             low = lower(self.doc, rows, analysis=self.analysis, weights=self.last_finite, training=False)
             self._eval = (low, Engine(low.program, self.device))
         low, engine = self._eval
-        for t, w in self.weights().items():
-            engine.write(t, w)
+        engine.copy_from(self.engine, list(self.low.persistent))
         feeds = {node: self._split_for(node, split) for node in low.feeds}
+        judged = self._judged(low)
+        reads = [low.outputs[(loss, "loss")] for loss in low.losses] + list(judged[1:] if judged else ())
         losses, correct, counted = 0.0, 0, 0
         for start in range(0, n, low.batch):
             m = min(low.batch, n - start)
@@ -270,31 +272,34 @@ class Session:
                 chunk = np.zeros((low.batch, data.shape[1]), dtype=np.float32)
                 chunk[:m] = data[start:start + m]
                 engine.write(low.feeds[node], chunk)
-            engine.run(["forward"])
+            got = engine.run(["forward"], read=tuple(dict.fromkeys(reads))).result()
             for loss in low.losses:
-                losses += float(engine.read(low.outputs[(loss, "loss")])[:m].sum())
-            acc = self._correct(low, engine, m)
-            if acc is not None:
-                correct += acc
+                losses += float(got[low.outputs[(loss, "loss")]][:m].sum())
+            if judged:
+                correct += self._correct(low.batch, m, judged[0], got[judged[1]], got[judged[2]])
                 counted += m
         return losses / n, (correct / counted if counted else None)
 
-    def _correct(self, low, engine, m) -> int | None:
-        """Right answers among the first m rows, judged at the first classification loss."""
+    def _judged(self, low):
+        """(kind, prediction tensor, label tensor) of the first classification loss, or None."""
         for loss in low.losses:
             name = self.doc.nodes[loss].kind
-            if name not in ("softmax_cross_entropy", "binary_cross_entropy"):
-                continue
-            pred_edge, target_edge = self.doc.edge_into(loss, "pred"), self.doc.edge_into(loss, "target")
-            pred = engine.read(low.outputs[(pred_edge.src, pred_edge.src_port)])
-            labels = engine.read(low.outputs[(target_edge.src, target_edge.src_port)])[:m]
-            if name == "softmax_cross_entropy":
-                guess = pred.reshape(low.batch, -1)[:m].argmax(axis=1)
-            else:
-                guess = (pred.reshape(low.batch, -1)[:m, 0] > 0).astype(np.float32)
-                labels = labels.reshape(m, -1)[:, 0]
-            return int((guess == labels.reshape(m)).sum())
+            if name in ("softmax_cross_entropy", "binary_cross_entropy"):
+                pred_edge, target_edge = self.doc.edge_into(loss, "pred"), self.doc.edge_into(loss, "target")
+                return (name, low.outputs[(pred_edge.src, pred_edge.src_port)],
+                        low.outputs[(target_edge.src, target_edge.src_port)])
         return None
+
+    @staticmethod
+    def _correct(batch: int, m: int, kind: str, pred: np.ndarray, labels: np.ndarray) -> int:
+        """Right answers among the first m rows."""
+        labels = labels[:m]
+        if kind == "softmax_cross_entropy":
+            guess = pred.reshape(batch, -1)[:m].argmax(axis=1)
+        else:
+            guess = (pred.reshape(batch, -1)[:m, 0] > 0).astype(np.float32)
+            labels = labels.reshape(m, -1)[:, 0]
+        return int((guess == labels.reshape(m)).sum())
 
     def close(self) -> None:
         self.engine.destroy()
@@ -321,15 +326,13 @@ class Predictor:
         self.pred = self.low.outputs[(edge.src, edge.src_port)]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        for t, w in self.s.weights().items():
-            self.engine.write(t, w)
+        self.engine.copy_from(self.s.engine, list(self.s.low.persistent))
         for node in self.low.feeds:
             role = get_kind(self.s.doc.nodes[node].kind).role
             size = self.low.program.tensors[self.low.feeds[node]].size
             data = x if role == "data" else np.zeros(size)
             self.engine.write(self.low.feeds[node], np.asarray(data, dtype=np.float32).ravel()[:size])
-        self.engine.run(["forward"])
-        return self.engine.read(self.pred).reshape(self.low.batch, -1)
+        return self.engine.run(["forward"], read=(self.pred,)).result()[self.pred].reshape(self.low.batch, -1)
 
     def close(self) -> None:
         self.engine.destroy()

@@ -191,6 +191,22 @@ class Engine:
         raw = self.device.queue.read_buffer(self.buffers[name], offset, nbytes)
         return np.frombuffer(raw, dtype=DTYPES[t.dtype], count=t.size).copy()
 
+    def copy_from(self, other: "Engine", names: Sequence[str]) -> None:
+        """Copy tensors of the same name and size from another Engine on the same device, on
+        the GPU (queued: it sees everything submitted to `other` before it). Evaluation and
+        the decision boundary take the training weights this way, without a trip through
+        the host."""
+        self._check_alive()
+        other._check_alive()
+        encoder = self.device.create_command_encoder()
+        for name in names:
+            (src, n_src), (dst, n_dst) = other._ranges[name], self._ranges[name]
+            if other.program.tensors[name].size != self._tensor(name).size:
+                raise ValueError(f"copy {name!r}: {other.program.tensors[name].size} elements into "
+                                 f"{self.program.tensors[name].size}")
+            encoder.copy_buffer_to_buffer(other.buffers[name], src, self.buffers[name], dst, min(n_src, n_dst))
+        self.device.queue.submit([encoder.finish()])
+
     # ------------------------------------------------------------------ running
 
     def _plan(self, phases: Sequence[str]) -> list:
