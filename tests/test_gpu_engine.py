@@ -246,6 +246,18 @@ def test_tail_runs_once_and_a_readback_holds_its_runs_values(build):
     np.testing.assert_array_equal(e.read("acc"), 6 * x)
 
 
+def test_copy_from_another_engine_on_the_gpu(build):
+    x = np.arange(70, dtype=np.float32)
+    src = build(program({"w": x, "b": np.full(3, 7, np.float32)}))
+    dst = build(program({"w": np.zeros(70, np.float32), "b": np.zeros(3, np.float32), "other": np.ones(5, np.float32)}))
+    dst.copy_from(src, ["w", "b"])
+    np.testing.assert_array_equal(dst.read("w"), x)
+    assert list(dst.read("b")) == [7, 7, 7] and list(dst.read("other")) == [1] * 5
+    small = build(program({"w": np.zeros(69, np.float32)}))
+    with pytest.raises(ValueError, match="70 elements into 69"):
+        small.copy_from(src, ["w"])
+
+
 def test_write_and_read(build):
     e = build(program({"f": np.zeros(6, np.float32), "u": np.zeros(3, np.uint32),
                        "i": np.zeros(2, np.int32)}))
