@@ -208,8 +208,7 @@ class Session:
                 if ("out", node_id) in bad or ("param", node_id) in bad:
                     culprit, where = node_id, f"the gradient of {node_id}"
                     break
-        msg = (f"training stopped at step {step}: the loss or a gradient became NaN or infinite; "
-               f"the first non-finite value is in {where or 'the statistics'}. "
+        msg = (f"training stopped at step {step}: NaN or infinite values, first in {where or 'the statistics'}. "
                f"The weights from the last finite check (before step {step}) are kept and the "
                f"optimizer's state starts afresh; try a smaller learning rate.")
         self.set_weights(self.last_finite)

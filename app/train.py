@@ -92,7 +92,7 @@ class Run:
                 self.say(f"note: {s.dropped_per_epoch} training samples don't fill a last batch of {s.batch}; "
                          f"each epoch drops them (a new shuffle each epoch)")
             self.say(f"training on {s.adapter}: {len(s.data.x_train)} samples, batch {s.batch}, "
-                     f"{s.steps_per_epoch} steps/epoch, {s.epochs} epochs")
+                     f"{s.steps_per_epoch} steps/epoch, {s.epochs} epoch{'s' if s.epochs != 1 else ''}")
             for epoch in range(s.epochs):
                 losses = []
                 t_epoch = time.perf_counter()

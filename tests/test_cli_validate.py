@@ -109,3 +109,18 @@ def test_every_example_in_process(capsys):
     for path in EXAMPLES:
         assert run(["validate", str(path)]) == 0
         assert "total parameters:" in capsys.readouterr().out
+
+
+def test_the_editor_says_why_it_cannot_open(monkeypatch, tmp_path):
+    """`wiregrad foo` (a typo for a command) and `wiregrad` with no display get a clear message
+    and exit 2, instead of an editor complaining about a file or Qt aborting (rc 134)."""
+    import sys as _sys
+    from app.__main__ import editor_problem, main
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert "neither a command (validate, train" in editor_problem(["trian"])
+    assert editor_problem([str(tmp_path / "missing.json")]) is None      # the editor says it can't open it
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    if _sys.platform.startswith("linux"):
+        assert "no display" in editor_problem([]) and "xvfb-run" in editor_problem([])
+        assert main([]) == 2

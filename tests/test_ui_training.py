@@ -44,7 +44,7 @@ class Recorder:
         r.metrics.connect(self.metrics.append)
         r.evaluated.connect(self.evaluated.append)
         r.failed.connect(lambda message, node: self.failed.append((message, node)))
-        r.state.connect(self.states.append)
+        r.state.connect(lambda state, run: self.states.append(state))
 
     @property
     def step(self) -> int:
@@ -307,6 +307,79 @@ def test_editing_while_training_keeps_the_snapshot_and_reset_trains_the_edit(win
     assert x[0] <= 5 and np.all(np.diff(x) > 0)
     stop_and_wait(qtbot, c)
     assert not rec.failed and not w.errors
+
+
+def test_quick_resets_keep_a_paused_run_paused_and_say_it_is_ready(window, gpu_device, qtbot):
+    """Reset follows what the user last asked for (Pause/Step: paused; Train/Resume:
+    running), however fast the presses come; a stopped run's late "paused" can't flip the
+    new run's buttons; and a run reset while paused says it is ready at step 0."""
+    w = window
+    c, rec = open_digits(w, epochs=500)
+    p = c.panel
+    click(p.train_button)
+    click(p.train_button)                     # Pause before the worker has even answered
+    click(p.reset_button)
+    click(p.reset_button)
+    old = c.runner.run_id
+    wait_state(qtbot, c, "paused", timeout=START_MS)
+    QTest.qWait(500)
+    assert c.state == "paused" and p.train_button.text() == "Resume" and c.runner.run_id == old
+    assert c.last == {} and "Ready at step 0" in p.status.text(), p.status.text()
+    click(p.train_button)                     # Resume, then Reset twice: running again
+    wait_state(qtbot, c, "running")
+    click(p.reset_button)
+    click(p.reset_button)
+    qtbot.waitUntil(lambda: c.state == "running" and c.last.get("step", 0) > 20, timeout=START_MS)
+    stop_and_wait(qtbot, c)
+    assert p.status.text().startswith("Step") and not rec.failed
+
+
+def test_settings_changed_mid_run_epochs_live_others_after_reset(window, gpu_device, qtbot):
+    w = window
+    c, rec = open_digits(w, epochs=500)
+    p = c.panel
+    click(p.train_button)
+    qtbot.waitUntil(lambda: len(rec.metrics) >= 2, timeout=START_MS)
+    type_into(p.batch, "32")
+    assert "batch size takes effect after Reset" in p.notice.text(), p.notice.text()
+    type_into(p.epochs, "2")                  # the run now ends at the next epoch end past 2
+    wait_state(qtbot, c, "paused", timeout=30_000)
+    s = c.runner.session
+    assert s.epochs == 2 and s.batch == 64
+    assert s.step % s.steps_per_epoch == 0 and s.step < 50 * s.steps_per_epoch
+    c.refresh()
+    assert "Finished 2 epochs" in p.status.text(), p.status.text()
+    stop_and_wait(qtbot, c)
+
+
+def test_opening_another_graph_stops_the_run(window, gpu_device, qtbot):
+    w = window
+    c, rec = open_digits(w, epochs=500)
+    click(c.panel.train_button)
+    qtbot.waitUntil(lambda: len(rec.metrics) >= 2, timeout=START_MS)
+    assert w.open_example(example("spiral"))
+    settle()
+    assert c.state == "idle" and "another graph was opened" in c.panel.status.text()
+    qtbot.waitUntil(lambda: c.runner.session is None, timeout=10_000)
+    n = len(rec.metrics)
+    QTest.qWait(300)
+    c.refresh()
+    assert all(node.flow is None for node in w.canvas.graph.nodes.values())
+    assert c.history.get("loss/train") is None and len(rec.metrics) == n
+    click(c.panel.train_button)               # and Train trains the graph now open
+    qtbot.waitUntil(lambda: c.runner.session is not None and c.runner.session.data.feature_shape == (2,),
+                    timeout=START_MS)
+    stop_and_wait(qtbot, c)
+
+
+def test_a_stop_message_fits_the_status_line():
+    from app.ui.training_panel import headline
+    nan = ("training stopped at step 6: NaN or infinite values, first in the output of dense2. The weights "
+           "from the last finite check (before step 6) are kept and the optimizer's state starts afresh.")
+    assert headline(nan) == "training stopped at step 6: NaN or infinite values, first in the output of dense2."
+    assert headline("the graph has problems:\n  dense1: no input\n  dense2: bad") == \
+        "the graph has problems: dense1: no input (+1 more)"
+    assert len(headline("x" * 500)) == 100 and headline("x" * 500).endswith("…")
 
 
 # ---- export --------------------------------------------------------------------------------------------

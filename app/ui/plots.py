@@ -350,6 +350,12 @@ class HistogramPlot(QWidget):
         self._g = self.grads.plot([], [], stepMode="center", fillLevel=0, brush="#ef444480", pen="#ef4444")
         self.node = None
 
+    def show_nothing(self) -> None:
+        self.node = None
+        self.caption.setText("Select a node with weights to see their histogram")
+        for item in (self._w, self._g):
+            item.setData([0, 1], [0])
+
     def show_tensors(self, data: dict) -> None:
         self.node = data["node"]
         w = np.concatenate([np.ravel(v) for v in data["weights"].values()]) if data["weights"] else np.zeros(0)

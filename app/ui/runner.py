@@ -60,7 +60,7 @@ class TrainingRunner(QThread):
     boundary = Signal(dict)         # extent, grid (GRID x GRID probabilities), points, labels
     tensors = Signal(dict)          # node, weights {name: array}, grads {name: array}
     failed = Signal(str, str)       # message, node id ("" when none)
-    state = Signal(str)             # "running" | "paused" | "idle"
+    state = Signal(str, int)        # "running" | "paused" | "idle", and the run it is about
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -74,7 +74,7 @@ class TrainingRunner(QThread):
         self.run_id = 0             # GUI side: the latest run asked for
         self._run = 0               # worker side: the run whose session is open
         self._rate = None
-        self._eval_cost, self._eval_done = 0.0, 0.0
+        self._eval_cost, self._eval_done, self._evaluated = 0.0, 0.0, 0
         self._pending = None        # the chunk in flight: (PendingStats, what to do when it lands)
         self._mark = None           # (time, step) of the last delivery: the rate's start
 
@@ -91,6 +91,7 @@ class TrainingRunner(QThread):
     def stop_run(self): self._post("stop")
     def reset(self): self._post("reset")
     def set_optimizer(self, settings: dict): self._post("optimizer", dict(settings))
+    def set_epochs(self, epochs: int): self._post("epochs", int(epochs))
     def watch(self, node_id: str | None): self._post("watch", node_id)
 
     def shutdown(self, wait_ms: int = 5000) -> None:
@@ -139,7 +140,10 @@ class TrainingRunner(QThread):
         node = getattr(e, "node", None) or ""
         message = str(e) if _known(e) else f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"
         self.failed.emit(message, node)
-        self.state.emit("paused" if self.session else "idle")
+        self._say("paused" if self.session else "idle")
+
+    def _say(self, state: str) -> None:
+        self.state.emit(state, self._run)
 
     def _settle(self) -> None:
         """Deliver the chunk in flight, if any (its failure is reported; the command that
@@ -154,27 +158,29 @@ class TrainingRunner(QThread):
             *self._snapshot, self._run = arg
             self._open(*self._snapshot)
             self._running = True
-            self.state.emit("running")
+            self._say("running")
         elif name == "resume" and self.session:
             self._running = True
-            self.state.emit("running")
+            self._say("running")
         elif name == "pause":
             self._running = False
-            self.state.emit("paused" if self.session else "idle")
+            self._say("paused" if self.session else "idle")
         elif name == "step" and self.session:
             self._running = False
             self._chunk(steps=1, to_the_end=False)
-            self.state.emit("paused")
+            self._say("paused")
         elif name == "stop":
             self._running = False
             self._close()
-            self.state.emit("idle")
+            self._say("idle")
         elif name == "reset" and self._snapshot:
             was = self._running
             self._open(*self._snapshot)
-            self.state.emit("running" if was else "paused")
+            self._say("running" if was else "paused")
         elif name == "optimizer" and self.session:
             self.session.set_optimizer(arg)
+        elif name == "epochs" and self.session:
+            self.session.epochs = max(1, arg)
         elif name == "watch":
             self._watch = arg
             self._send_tensors()
@@ -185,7 +191,7 @@ class TrainingRunner(QThread):
         self.session = Session(doc, base_dir, weights=weights)
         self._rate, self._avg, self._last_boundary, self._last_tensors = None, None, 0.0, 0.0
         self._warm = False                # the first chunk pays the pipelines' JIT: not a rate
-        self._eval_cost, self._eval_done = 0.0, 0.0
+        self._eval_cost, self._eval_done, self._evaluated = 0.0, 0.0, 0
         s = self.session
         self.started_run.emit({
             "run": self._run, "adapter": s.adapter, "steps_per_epoch": s.steps_per_epoch, "batch": s.batch, "epochs": s.epochs,
@@ -240,7 +246,7 @@ class TrainingRunner(QThread):
                 self._evaluate()
             if to_the_end and last:
                 self._running = False
-                self.state.emit("paused")
+                self._say("paused")
         now = time.perf_counter()
         if self._predictor and now - self._last_boundary > BOUNDARY_SECONDS:
             self._send_boundary()
@@ -287,7 +293,9 @@ class TrainingRunner(QThread):
         val = s.evaluate("val") if len(s.data.x_val) else (float("nan"), None)
         test = s.evaluate("test")
         self._eval_done = time.perf_counter()
-        self._eval_cost = self._eval_done - t0
+        # the first evaluation builds its program (compiles included): not what the next cost
+        self._eval_cost = self._eval_done - t0 if self._evaluated else 0.0
+        self._evaluated += 1
         self.evaluated.emit({"run": self._run, "step": s.step, "epoch": s.epoch, "val_loss": val[0], "val_accuracy": val[1],
                              "test_loss": test[0], "test_accuracy": test[1]})
 
@@ -298,7 +306,7 @@ class TrainingRunner(QThread):
         gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID))
         out = self._predictor(np.stack([gx.ravel(), gy.ravel()], axis=1))
         if out.shape[1] == 1:
-            prob = 1.0 / (1.0 + np.exp(-out[:, 0]))          # P(class 1) from the logit
+            prob = 0.5 * (1.0 + np.tanh(0.5 * out[:, 0]))    # P(class 1) from the logit, no overflow
         else:
             e = np.exp(out - out.max(axis=1, keepdims=True))
             prob = (e / e.sum(axis=1, keepdims=True))[:, -1]

@@ -34,6 +34,21 @@ FLOW_MS = 333          # the canvas's gradient-flow overlay at 3 Hz: a canvas re
                        # here (more than the plots' frame), and figures on wires can't be read faster
 
 
+def headline(message: str, limit: int = 100) -> str:
+    """A message's gist for the status line (the whole of it is in the error dialog and the
+    tooltip): its first sentence, or a first line ending in ':' with what follows it."""
+    lines = [l.strip() for l in message.splitlines() if l.strip()]
+    if not lines:
+        return ""
+    first = lines[0]
+    if first.endswith(":") and len(lines) > 1:
+        first = f"{first} {lines[1]}" + (f" (+{len(lines) - 2} more)" if len(lines) > 2 else "")
+    cut = first.find(". ")
+    if 0 < cut < limit:
+        first = first[:cut + 1]
+    return first if len(first) <= limit else first[:limit - 1].rstrip() + "…"
+
+
 class TrainingPanel(QWidget):
     """Controls: dataset, optimizer, learning rate, batch size, epochs; Train/Pause, Step, Stop, Reset."""
     train_clicked = Signal()
@@ -87,7 +102,7 @@ class TrainingPanel(QWidget):
         # resizes and ~100 layout passes in 5 s of training); a fixed height, and a width the
         # label doesn't ask for, keep the layout still.
         self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
-        self.status.setFixedHeight(self.status.fontMetrics().lineSpacing() * 5 + 4)
+        self.status.setFixedHeight(self.status.fontMetrics().lineSpacing() * 6 + 4)
         self.status.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         self.notice = QLabel("")
         self.notice.setWordWrap(True)
@@ -134,13 +149,14 @@ class TrainingController(QObject):
         self._wire()
         self._make_actions()
         self.sync_from_document()
-        self._state("idle")
         self.timer = QTimer(self, singleShot=True)      # the next frame
         self.timer.timeout.connect(self.refresh)
         self._frame_at = 0.0
         self.tick = QTimer(self, interval=TICK_MS)
         self.tick.timeout.connect(self.schedule_frame)
         self.tick.start()
+        self._want_running = False       # what the user last asked for: Train/Resume, or Pause/Step
+        self._state("idle", self.runner.run_id)
 
     # ---- wiring ---------------------------------------------------------------------
     def _wire(self):
@@ -207,6 +223,16 @@ class TrainingController(QObject):
         return self.window.document
 
     def _doc_event(self, event, data):
+        if event == "reset" and self.state != "idle":
+            # another graph replaced this one in the window: its run has nothing to show here
+            self.runner.stop_run()
+            self.runner.run_id += 1           # its results still on their way are dropped
+            self._state("idle", self.runner.run_id)
+            self.last, self.stop_message = {}, ""
+            self.history.clear()
+            for plot in (self.loss_plot, self.acc_plot, self.grad_plot):
+                plot.clear()
+            self.panel.status.setText("The run stopped: another graph was opened. Press Train to train this one.")
         if event == "training_changed" or event == "reset":
             self.sync_from_document()
         if event not in ("node_moved", "training_changed") and self.state != "idle":
@@ -263,6 +289,14 @@ class TrainingController(QObject):
         if self._syncing or self.doc.training.get(key) == value:
             return
         self.window.undo_stack.push(SetTraining(self.doc, key, value, f"Set {key.replace('_', ' ')}"))
+        if self.state == "idle" or key == "optimizer":
+            return
+        if key == "epochs":                   # live: the run now ends there
+            self.runner.set_epochs(value)
+            self.info["epochs"] = value
+        else:
+            self.panel.notice.setText(f"The new {key.replace('_', ' ')} takes effect after Reset; "
+                                      "this run goes on with the one it started with.")
 
     def _set_optimizer(self, **changes):
         if self._syncing:
@@ -280,16 +314,22 @@ class TrainingController(QObject):
     # ---- buttons --------------------------------------------------------------------
     def train_or_pause(self):
         if self.state in ("running", "starting"):
+            self._want_running = False
             self.runner.pause()
         elif self.state == "paused":
+            self._want_running = True
             self.runner.resume()
         else:
             self.start()
 
-    def start(self):
+    def start(self, running: bool = True):
+        self._want_running = running
         self.history.clear()
-        self.loss_plot.clear()
-        self.acc_plot.clear()
+        for plot in (self.loss_plot, self.acc_plot, self.grad_plot):
+            plot.clear()
+        self.hist_plot.show_nothing()
+        self._flow_dirty = False
+        self.window.canvas.set_flow({}, {})
         self.last, self.last_eval, self.stop_message = {}, {}, ""
         self.info = {"optimizer": self.doc.training.get("optimizer", {}).get("name")}
         self._doc_changed = False
@@ -297,29 +337,29 @@ class TrainingController(QObject):
         self.panel.status.setText("Building the training program…")
         self.window.canvas.graph.highlight_node(None)
         base = self.window.base_dir
-        self.runner.start_run(self.doc, base)
+        run = self.runner.start_run(self.doc, base)
+        if not running:
+            self.runner.pause()
         # the snapshot is taken now: edits from here on are edits to a running graph, and a
         # second press before the worker answers pauses rather than starting twice
-        self._state("starting")
+        self._state("starting", run)
         self._watch_selection()
 
     def step(self):
         if self.state == "idle":
-            self.start()
-            self.runner.pause()
+            self.start(running=False)
+        self._want_running = False
         self.runner.step_once()
 
     def stop(self):
         self.runner.stop_run()
 
     def reset(self):
-        """Start over from the seed on the graph as it is now, running if the run was running
-        and paused otherwise. (The worker closes the old session when it opens the new one;
-        results of the old one still on their way are dropped by their run id.)"""
-        was_running = self.state in ("running", "starting")
-        self.start()
-        if not was_running:
-            self.runner.pause()
+        """Start over from the seed on the graph as it is now, running if the user last asked
+        it to run (Train, Resume) and paused otherwise (Pause, Step), however quickly Resets
+        follow each other. (The worker closes the old session when it opens the new one;
+        results and states of the old one still on their way are dropped by their run id.)"""
+        self.start(running=self._want_running and self.state != "idle")
 
     # ---- results from the worker ----------------------------------------------------
     def _current(self, data: dict) -> bool:
@@ -368,14 +408,17 @@ class TrainingController(QObject):
 
     def _failed(self, message, node):
         self.errors.append((message, node))
-        self.stop_message = f"Stopped: {message.splitlines()[0]}"    # refresh() keeps it on top
+        self.stop_message = f"Stopped: {headline(message)}"    # refresh() keeps it on top
         self.panel.status.setText(self.stop_message)
+        self.panel.status.setToolTip(message)
         if node and node in self.doc.nodes:
             self.window.canvas.graph.highlight_node(node)
             self.window.canvas.center_on_node(node)
         self.window.show_error("Training stopped", message)
 
-    def _state(self, state):
+    def _state(self, state, run):
+        if run != self.runner.run_id:     # a stopped run's last word, arriving after Reset
+            return
         self.state = state
         self.panel.train_button.setText("Pause" if state in ("running", "starting") else
                                         "Resume" if state == "paused" else "Train")
@@ -384,6 +427,19 @@ class TrainingController(QObject):
         if state == "idle":
             self._flow_dirty = False      # the last chunk's metrics, delivered as it stopped, stay off
             self.window.canvas.set_flow({}, {})
+        self._status_without_metrics()
+        self.schedule_frame()
+
+    def _status_without_metrics(self):
+        """Before a run's first step (a Reset while paused, a Stop while it was starting) the
+        line says where things stand rather than "Building..." forever."""
+        if self.last or self.stop_message:
+            return
+        text = {"idle": "Press Train to start.",
+                "paused": "Ready at step 0: press Resume to train, or Step for one step.",
+                "running": "Training: the first steps compile the kernels…"}.get(self.state)
+        if text:
+            self.panel.status.setText(text)
 
     # ---- selection <-> curves ---------------------------------------------------------
     def _select_node(self, node_id):
@@ -432,12 +488,18 @@ class TrainingController(QObject):
     def _set_status(self, m):
         epochs = self.info.get("epochs", 0)
         acc = self.last_eval.get("test_accuracy")
-        adapter = self.info.get("adapter", "?")
+        adapter = self.info.get("adapter", "?").split(" (")[0]
+        if self.state == "running":
+            pace = f"{m['steps_per_s']:,.0f} steps/s on {adapter}"
+        elif self.state == "paused" and epochs and m["epoch"] >= epochs:
+            pace = f"Finished {epochs} epochs; Resume trains one more"
+        else:
+            pace = f"{self.state.capitalize()} · {adapter}"
         text = ((self.stop_message + "\n" if self.stop_message else "")
                 + f"Step {m['step']:,} · epoch {m['epoch']:.2f} of {epochs}\n"
                 + f"Loss {m['loss']:.4g} (last batch)"
-                + (f" · test accuracy {acc:.1%}" if acc is not None else "")
-                + f"\n{m['steps_per_s']:,.0f} steps/s on {adapter.split(' (')[0]}")
+                + (f" · test accuracy {acc:.1%} (epoch {self.last_eval['epoch']:.0f})" if acc is not None else "")
+                + f"\n{pace}")
         if text != self.panel.status.text():
             self.panel.status.setText(text)
             self.panel.status.setToolTip(f"Adapter: {adapter}")
