@@ -372,6 +372,20 @@ def test_opening_another_graph_stops_the_run(window, gpu_device, qtbot):
     stop_and_wait(qtbot, c)
 
 
+def test_a_loss_that_explodes_without_nan_gets_a_notice(window, gpu_device, qtbot):
+    """Adam at lr 1e6 climbs to a huge loss without NaN (its steps are bounded by lr), so
+    nothing stops the run: the panel says the learning rate may be too large, until it changes."""
+    w = window
+    c, rec = open_digits(w, epochs=500)
+    type_into(c.panel.lr, "1000000")
+    click(c.panel.train_button)
+    qtbot.waitUntil(lambda: "learning rate may be too large" in c.panel.notice.text(), timeout=START_MS)
+    assert c.state == "running" and not rec.failed
+    type_into(c.panel.lr, "0.001")
+    assert c.panel.notice.text() == ""
+    stop_and_wait(qtbot, c)
+
+
 def test_a_stop_message_fits_the_status_line():
     from app.ui.training_panel import headline
     nan = ("training stopped at step 6: NaN or infinite values, first in the output of dense2. The weights "

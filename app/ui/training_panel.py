@@ -156,6 +156,7 @@ class TrainingController(QObject):
         self.tick.timeout.connect(self.schedule_frame)
         self.tick.start()
         self._want_running = False       # what the user last asked for: Train/Resume, or Pause/Step
+        self._divergence_said = False
         self._state("idle", self.runner.run_id)
 
     # ---- wiring ---------------------------------------------------------------------
@@ -308,6 +309,8 @@ class TrainingController(QObject):
         self._set("optimizer", settings)
         if self.state != "idle" and settings.get("name") == self.info.get("optimizer"):
             self.runner.set_optimizer(settings)      # live: the next step uses it
+            if self.panel.notice.text().startswith("The loss is"):
+                self.panel.notice.setText("")
         elif self.state != "idle":
             self.panel.notice.setText("A new optimizer kind takes effect after Reset.")
 
@@ -324,6 +327,7 @@ class TrainingController(QObject):
 
     def start(self, running: bool = True):
         self._want_running = running
+        self._divergence_said = False
         self.history.clear()
         for plot in (self.loss_plot, self.acc_plot, self.grad_plot):
             plot.clear()
@@ -389,11 +393,22 @@ class TrainingController(QObject):
         self.last = m
         self.stop_message = ""            # going on after a stop (Resume, Step)
         step = m["step"]
+        self._watch_divergence(m["loss"])
         self.history.add("loss/train", step, m["loss"])
         for tensor, norm in m["param_norms"].items():
             self.history.add(f"grad/{tensor}", step, norm)
         self._flow_dirty = True
         self.schedule_frame()
+
+    def _watch_divergence(self, loss: float) -> None:
+        """Adam's steps are bounded by the learning rate, so a huge one rarely makes NaN (which
+        stops the run): the loss just climbs and stays there. Say so once it is 100x its start."""
+        first = self.history.get("loss/train")
+        start = first.y[0] if first is not None and len(first) else None
+        if start and loss > 100 * start and loss > 10 and not self._divergence_said and not self.panel.notice.text():
+            self._divergence_said = True      # once a run: after a lower lr the loss takes time to come down
+            self.panel.notice.setText(f"The loss is {loss / start:.3g} times what it was at the start: the "
+                                      "learning rate may be too large. Lower it (it applies at once) or Reset.")
 
     def _evaluated(self, e):
         if not self._current(e):
@@ -458,6 +473,8 @@ class TrainingController(QObject):
         if node != self._watched:
             self._watched = node
             self.runner.watch(node)
+            if node is None:
+                self.hist_plot.show_nothing()
 
     def _x_axis(self, on):
         for plot in (self.loss_plot, self.acc_plot, self.grad_plot):
