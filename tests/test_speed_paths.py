@@ -107,7 +107,7 @@ def test_repeats_share_one_pass_and_keep_their_order(build):
 # ------------------------------------------------------------------ generated matmul
 
 MATMUL_SHAPES = [(5, 7, 3), (8, 12, 16), (13, 10, 9), (64, 128, 64), (64, 10, 64), (10, 64, 10), (33, 20, 12),
-                 (160, 176, 152), (150, 170, 180)]     # the last two past matmul.BIG: bigger blocks
+                 (160, 176, 152), (150, 170, 180)]     # (64, 128, 64) and the last two reach matmul.BIG: bigger blocks
 
 
 @pytest.mark.parametrize("m,n,k", MATMUL_SHAPES)

@@ -75,8 +75,9 @@ def blocks(m: int, n: int, r: int, c: int) -> int:
     return -(-m // r) * -(-n // c)
 
 
-BIG = 1 << 22        # multiply-adds: past this, bigger blocks (slower to compile, but a product
-                     # this size runs for milliseconds, and tiers keep compiles off the first step)
+BIG = 1 << 19        # multiply-adds: past this, bigger blocks (slower to compile, but a product
+                     # this size runs for milliseconds, and tiers keep compiles off the first step;
+                     # from 2^22 down to 2^19, digits' 64x128x64 products: W2 +9%, bench/README #7)
 BIG_BLOCK = {(False, False): (8, 16), (True, False): (16, 16), (False, True): (16, 8), (True, True): (16, 16)}
 SMALL = 1 << 17      # multiply-adds: below this a product runs in well under 100 us whatever the
                      # block, and the smallest kernel compiles in a third of the time
