@@ -356,7 +356,9 @@ def whole_step_source(chain: Chain, opt: str, offsets: dict, data_x: str, data_t
                      f"vec4<u32>({o[op.w]}u, {o[op.b] if op.b else 0}u, {1 if op.b else 0}u, 0u)")
     L += [f"    let layers = array<vec4<u32>, {2 * len(dense)}>({', '.join(table)});"]
     if opt in ("adam", "adamw"):
-        L += ["    let t = counters[0] + 1u;", "    let c1 = adam_c1(t);", "    let c2 = adam_c2(t);"]
+        L += ["    let t = counters[0] + 1u;", "    let c1 = adam_c1(t);", "    let c2 = adam_c2(t);", "    let h = adam_hyper();"]
+    else:
+        L += ["    let h = sgd_hyper();"]
     L += [f"    for (var l = 0u; l < {len(dense)}u; l++) {{",
           "        let q = layers[2u * l];",
           "        let w = layers[2u * l + 1u];",
@@ -385,11 +387,11 @@ def whole_step_source(chain: Chain, opt: str, offsets: dict, data_x: str, data_t
 
 def _update(opt: str, i: str) -> list[str]:
     if opt == "sgd":
-        return [f"P[{i}] = sgd_value(P[{i}], g);"]
+        return [f"P[{i}] = sgd_value(h, P[{i}], g);"]
     if opt in ("momentum", "nesterov"):
-        return [f"let u = momentum_value(P[{i}], g, M[{i}], counters[0] == 0u, {'true' if opt == 'nesterov' else 'false'});",
+        return [f"let u = momentum_value(h, P[{i}], g, M[{i}], counters[0] == 0u, {'true' if opt == 'nesterov' else 'false'});",
                 f"M[{i}] = u.y;", f"P[{i}] = u.x;"]
-    return [f"let u = adam_value(P[{i}], g, M[{i}], V[{i}], c1, c2, {'true' if opt == 'adamw' else 'false'});",
+    return [f"let u = adam_value(h, P[{i}], g, M[{i}], V[{i}], c1, c2, {'true' if opt == 'adamw' else 'false'});",
             f"M[{i}] = u.y;", f"V[{i}] = u.z;", f"P[{i}] = u.x;"]
 
 

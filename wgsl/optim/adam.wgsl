@@ -37,23 +37,31 @@ fn bias_correction(beta: f32, one_minus_beta: f32, t: u32) -> f32 {
     return c;
 }
 
+// The hyperparameters, read once per invocation rather than per element (see optim/sgd.wgsl:
+// seven storage loads per element were most of the update's cost).
+struct AdamHyper { lr: f32, weight_decay: f32, beta1: f32, beta2: f32, eps: f32, one_minus_beta1: f32,
+                   one_minus_beta2: f32 }
+
+fn adam_hyper() -> AdamHyper {
+    return AdamHyper(hyper[H_LR], hyper[H_WEIGHT_DECAY], hyper[H_BETA1], hyper[H_BETA2], hyper[H_EPS],
+                     hyper[H_ONE_MINUS_BETA1], hyper[H_ONE_MINUS_BETA2]);
+}
+
 // The update of one element, shared with generated kernels (//! include optim/adam.wgsl):
 // returns (new parameter, new m, new v). c1, c2 are bias_correction(beta1|2, ..., t), which a
 // caller computes once for many elements.
-fn adam_value(param: f32, grad: f32, m: f32, v: f32, c1: f32, c2: f32, decoupled: bool) -> vec3<f32> {
-    let lr = hyper[H_LR];
-    let wd = hyper[H_WEIGHT_DECAY];
+fn adam_value(h: AdamHyper, param: f32, grad: f32, m: f32, v: f32, c1: f32, c2: f32, decoupled: bool) -> vec3<f32> {
     var p = param;
     var g = grad;
     if (decoupled) {
-        p = p * (1.0 - lr * wd);
+        p = p * (1.0 - h.lr * h.weight_decay);
     } else {
-        g = g + wd * p;
+        g = g + h.weight_decay * p;
     }
-    let mi = hyper[H_BETA1] * m + hyper[H_ONE_MINUS_BETA1] * g;
-    let vi = hyper[H_BETA2] * v + hyper[H_ONE_MINUS_BETA2] * g * g;
-    let denom = sqrt(vi) / sqrt(c2) + hyper[H_EPS];
-    return vec3<f32>(p - lr / c1 * mi / denom, mi, vi);
+    let mi = h.beta1 * m + h.one_minus_beta1 * g;
+    let vi = h.beta2 * v + h.one_minus_beta2 * g * g;
+    let denom = sqrt(vi) / sqrt(c2) + h.eps;
+    return vec3<f32>(p - h.lr / c1 * mi / denom, mi, vi);
 }
 
 fn adam_c1(t: u32) -> f32 { return bias_correction(hyper[H_BETA1], hyper[H_ONE_MINUS_BETA1], t); }
@@ -68,7 +76,7 @@ fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let t = counters[0] + 1u;
-    let r = adam_value(param[i], grad[i], m[i], v[i], adam_c1(t), adam_c2(t), U.decoupled != 0u);
+    let r = adam_value(adam_hyper(), param[i], grad[i], m[i], v[i], adam_c1(t), adam_c2(t), U.decoupled != 0u);
     m[i] = r.y;
     v[i] = r.z;
     param[i] = r.x;
