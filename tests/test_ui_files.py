@@ -72,6 +72,20 @@ def test_open_from_the_command_line_and_the_default_example(qtbot, tmp_path, set
     assert d.document == graphfile.load(example("digits_mlp"))
 
 
+def test_opening_a_file_with_a_node_selected(window):
+    """Opening another graph while a node was selected raised "BadgeItem already deleted"
+    from the inspector's selection change (pytest-qt fails a test on such an exception)."""
+    w = window
+    assert w.open_example(example("spiral"))
+    settle()
+    w.canvas.graph.select_only(["dense1"])
+    settle()
+    assert w.selected_node_ids() == ["dense1"]
+    assert w.open_example(example("iris"))
+    settle()
+    assert w.selected_node_ids() == [] and set(w.canvas.graph.nodes) == set(w.document.nodes)
+
+
 def test_a_bad_file_shows_the_loaders_message_and_leaves_the_document(window, tmp_path):
     w = window
     w.open_example(example("digits_mlp"))

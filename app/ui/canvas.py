@@ -92,8 +92,12 @@ class GraphScene(QGraphicsScene):
 
     def rebuild(self) -> None:
         self._drag = None
-        self.clear()
+        # forget the items before clear() deletes them: clearing a selection emits
+        # selectionChanged, whose listeners (the inspector, then the analysis) reach back here
+        # (a selected node when another file opened: "BadgeItem already deleted")
         self.nodes, self.wires = {}, {}
+        self.clearSelection()
+        self.clear()
         self._ghost = WireItem()          # the wire that follows the mouse while wiring
         self._ghost.hide()
         self.addItem(self._ghost)
