@@ -11,8 +11,12 @@ COMMANDS = ("validate", "train", "gradcheck", "adapters", "data")
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
-        from .cli import run
-        return run(argv)
+        try:
+            from .cli import run
+            return run(argv)
+        except KeyboardInterrupt:      # before training started (train handles its own Ctrl-C)
+            print("\ninterrupted", file=sys.stderr)
+            return 130
     problem = editor_problem(argv)
     if problem:
         print(f"error: {problem}", file=sys.stderr)

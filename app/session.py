@@ -212,8 +212,17 @@ class Session:
                f"The weights from the last finite check (before step {step}) are kept and the "
                f"optimizer's state starts afresh; try a smaller learning rate.")
         self.set_weights(self.last_finite)
+        self._rewind(step)
         self._reset_optimizer()
         return TrainingError(msg, culprit)
+
+    def _rewind(self, step: int) -> None:
+        """Back to the step that failed: chunks queued after it ran on its non-finite values,
+        and their updates are gone with the weights put back, so their steps don't count. The
+        batch cursor follows (an epoch end crossed meanwhile keeps its new shuffle)."""
+        if step < self.step:
+            self.step = step
+            self.engine.write("counters", np.array([0, step % self.steps_per_epoch], dtype=np.uint32))
 
     def _reset_optimizer(self) -> None:
         """Zero the optimizer's state (momentum, Adam's moments) and its step count

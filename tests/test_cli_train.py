@@ -177,3 +177,16 @@ def test_an_output_folder_that_does_not_exist_fails_before_training(gpu_device, 
     assert proc.returncode == 1
     assert "--weights-out" in proc.stderr and "doesn't exist" in proc.stderr, proc.stderr
     assert "training on" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_ctrl_c_before_training_starts_is_a_quiet_130(monkeypatch, capsys):
+    """A Ctrl-C while the command still imports or builds its session (before train's own
+    handler is in place) ends with "interrupted" and 130, not a traceback."""
+    import app.cli
+    from app.__main__ import main
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(app.cli, "run", interrupted)
+    assert main(["train", "whatever.json"]) == 130
+    assert capsys.readouterr().err.strip() == "interrupted"

@@ -165,7 +165,7 @@ def test_train_to_the_end_pauses_and_evaluates_each_epoch(window, gpu_device, qt
     assert 0.5 < rec.evaluated[-1]["test_accuracy"] <= 1.0
     c.refresh()
     assert c.history.get("accuracy/test") is not None and len(c.history.get("accuracy/test")) == 2
-    assert "test accuracy" in c.panel.status.text()
+    assert "Test accuracy" in c.panel.status.text() and "Finished 2 epochs" in c.panel.status.text()
     # the x axis in epochs: the same points divided by steps per epoch
     c.panel.x_epochs.setChecked(True)
     c.refresh()
@@ -206,10 +206,13 @@ def test_nan_run_stops_with_message_and_highlights_the_node(window, gpu_device, 
     assert [n for n, item in graph.nodes.items() if item.highlighted] == [node]
     wait_state(qtbot, c, "paused")
     QTest.qWait(150)            # a few frames: the stop message stays in the status line
+    c.refresh()
     assert p.status.text().startswith("Stopped: training stopped at step"), p.status.text()
+    assert p.status.toolTip() == message                  # the whole of it, after the figures too
     assert p.train_button.text() == "Resume"
-    # the kept weights are finite, and a new run clears the highlight
+    # the kept weights are finite, the step count is the failing step's, and a new run clears the highlight
     assert all(np.all(np.isfinite(v)) for v in c.runner.session.weights().values())
+    assert c.runner.session.step == step
     stop_and_wait(qtbot, c)
     type_into(p.lr, "0.01")
     click(p.train_button)
@@ -325,6 +328,11 @@ def test_quick_resets_keep_a_paused_run_paused_and_say_it_is_ready(window, gpu_d
     QTest.qWait(500)
     assert c.state == "paused" and p.train_button.text() == "Resume" and c.runner.run_id == old
     assert c.last == {} and "Ready at step 0" in p.status.text(), p.status.text()
+    click(p.train_button)                     # Resume and Pause at once: paused in the end
+    click(p.train_button)
+    wait_state(qtbot, c, "paused")
+    QTest.qWait(300)
+    assert c.state == "paused" and p.train_button.text() == "Resume"
     click(p.train_button)                     # Resume, then Reset twice: running again
     wait_state(qtbot, c, "running")
     click(p.reset_button)
@@ -393,6 +401,8 @@ def test_a_stop_message_fits_the_status_line():
     assert headline(nan) == "training stopped at step 6: NaN or infinite values, first in the output of dense2."
     assert headline("the graph has problems:\n  dense1: no input\n  dense2: bad") == \
         "the graph has problems: dense1: no input (+1 more)"
+    assert headline("the graph has no loss node: add one (e.g. SoftmaxCrossEntropy) at its end. More.") == \
+        "the graph has no loss node: add one (e.g. SoftmaxCrossEntropy) at its end."
     assert len(headline("x" * 500)) == 100 and headline("x" * 500).endswith("…")
 
 

@@ -231,6 +231,9 @@ class _Plot(QWidget):
         self._versions.clear()
         self._bounds.clear()
         self.follow = True
+        # a small neutral range, not the last run's (a log axis over a tiny range lists every tick)
+        self.item.getViewBox().setRange(xRange=(0, 1), yRange=self.fixed_y or ((-1, 1) if self.log else (0, 1)),
+                                        padding=0)
 
 
 class LossPlot(_Plot):
@@ -396,6 +399,12 @@ class BoundaryPlot(QWidget):
         self.points = pg.ScatterPlotItem(size=6, pen=pg.mkPen("#ffffff", width=1))
         self.plot.addItem(self.points)
         self._points_id = None
+
+    def show_nothing(self) -> None:
+        self.image.clear()
+        self.points.clear()
+        self._points_id = None
+        self.caption.setText("Decision boundary (2-D datasets)")
 
     def show_boundary(self, data: dict) -> None:
         x0, x1, y0, y1 = data["extent"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import time
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from .history import History
 from .plots import AccuracyPlot, BoundaryPlot, GradNormPlot, HistogramPlot, LossPlot
 from .runner import TrainingRunner
 
+RUNNING = ("running", "starting", "resuming")    # a press pauses
+PAUSED = ("paused", "pausing")                   # a press resumes
 PLAYGROUND = {name for name, b in BUILTINS.items() if b.description.startswith("2-D")}   # 2-D sets
 FRAME_MS = 33          # a frame follows new data, at least FRAME_MS after the last: at most ~30 Hz,
                        # and each batch of metrics gets its own frame (a fixed 25 Hz timer beside
@@ -43,9 +46,9 @@ def headline(message: str, limit: int = 100) -> str:
     first = lines[0]
     if first.endswith(":") and len(lines) > 1:
         first = f"{first} {lines[1]}" + (f" (+{len(lines) - 2} more)" if len(lines) > 2 else "")
-    cut = first.find(". ")
-    if 0 < cut < limit:
-        first = first[:cut + 1]
+    end = re.search(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)\. ", first)    # not "e.g. "
+    if end and end.start() < limit:
+        first = first[:end.start() + 1]
     return first if len(first) <= limit else first[:limit - 1].rstrip() + "…"
 
 
@@ -132,7 +135,7 @@ class TrainingController(QObject):
         self.last: dict = {}
         self.errors: list[tuple[str, str]] = []
         self.last_eval: dict = {}
-        self.stop_message = ""
+        self.stop_message = self.stop_detail = ""
         self._run_doc_version = None
         self._doc_changed = False
         self._flow_dirty = False
@@ -316,12 +319,16 @@ class TrainingController(QObject):
 
     # ---- buttons --------------------------------------------------------------------
     def train_or_pause(self):
-        if self.state in ("running", "starting"):
+        # "pausing"/"resuming" until the worker answers: a second press before then undoes the
+        # first rather than repeating it
+        if self.state in RUNNING:
             self._want_running = False
             self.runner.pause()
-        elif self.state == "paused":
+            self._state("pausing", self.runner.run_id)
+        elif self.state in PAUSED:
             self._want_running = True
             self.runner.resume()
+            self._state("resuming", self.runner.run_id)
         else:
             self.start()
 
@@ -332,9 +339,10 @@ class TrainingController(QObject):
         for plot in (self.loss_plot, self.acc_plot, self.grad_plot):
             plot.clear()
         self.hist_plot.show_nothing()
+        self.boundary_plot.show_nothing()
         self._flow_dirty = False
         self.window.canvas.set_flow({}, {})
-        self.last, self.last_eval, self.stop_message = {}, {}, ""
+        self.last, self.last_eval, self.stop_message, self.stop_detail = {}, {}, "", ""
         self.info = {"optimizer": self.doc.training.get("optimizer", {}).get("name")}
         self._doc_changed = False
         self.panel.notice.setText("")
@@ -424,6 +432,7 @@ class TrainingController(QObject):
     def _failed(self, message, node):
         self.errors.append((message, node))
         self.stop_message = f"Stopped: {headline(message)}"    # refresh() keeps it on top
+        self.stop_detail = message                               # and the tooltip the whole of it
         self.panel.status.setText(self.stop_message)
         self.panel.status.setToolTip(message)
         if node and node in self.doc.nodes:
@@ -435,8 +444,7 @@ class TrainingController(QObject):
         if run != self.runner.run_id:     # a stopped run's last word, arriving after Reset
             return
         self.state = state
-        self.panel.train_button.setText("Pause" if state in ("running", "starting") else
-                                        "Resume" if state == "paused" else "Train")
+        self.panel.train_button.setText("Pause" if state in RUNNING else "Resume" if state in PAUSED else "Train")
         self.panel.stop_button.setEnabled(state != "idle")
         self.act_stop.setEnabled(state != "idle")
         if state == "idle":
@@ -514,12 +522,12 @@ class TrainingController(QObject):
             pace = f"{self.state.capitalize()} · {adapter}"
         text = ((self.stop_message + "\n" if self.stop_message else "")
                 + f"Step {m['step']:,} · epoch {m['epoch']:.2f} of {epochs}\n"
-                + f"Loss {m['loss']:.4g} (last batch)"
-                + (f" · test accuracy {acc:.1%} (epoch {self.last_eval['epoch']:.0f})" if acc is not None else "")
-                + f"\n{pace}")
+                + f"Loss {m['loss']:.4g} (last batch)\n"
+                + (f"Test accuracy {acc:.1%} (at epoch {self.last_eval['epoch']:.0f})\n" if acc is not None else "")
+                + pace)
         if text != self.panel.status.text():
             self.panel.status.setText(text)
-            self.panel.status.setToolTip(f"Adapter: {adapter}")
+            self.panel.status.setToolTip(self.stop_detail if self.stop_message else f"Adapter: {self.info.get('adapter', '?')}")
 
     def _show_flow(self, m):
         """Each wire shows ‖dC/d(the tensor it carries)‖; each node its ‖dC/dθ‖ (root of the
