@@ -21,6 +21,7 @@ from .history import History
 
 pg.setConfigOptions(antialias=True)
 SMOOTH_POINTS = 40         # a smoothed curve averages over about 1/40 of its points
+SMOOTH_DRAWN = 800         # and is drawn through at most this many of them
 
 
 def _positive(x, y):
@@ -219,6 +220,9 @@ class _Plot(QWidget):
             x, y = x[keep], y[keep]
         if smoothed:
             y = smooth(y, self.log)
+            if len(x) > SMOOTH_DRAWN:        # a smoothed curve loses nothing at fewer points,
+                keep = np.unique(np.r_[np.linspace(0, len(x) - 1, SMOOTH_DRAWN).astype(int), len(x) - 1])
+                x, y = x[keep], y[keep]      # and each costs painting time on every frame
         c.setData(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), skipFiniteCheck=True)
         self._bounds[key] = (float(x.min()), float(x.max()), float(y.min()), float(y.max())) if len(x) else None
         self._dirty = True
