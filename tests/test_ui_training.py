@@ -579,3 +579,24 @@ def test_closing_the_window_mid_run_ends_the_worker_for_good(window, gpu_device,
     runner.step_once()
     settle()
     assert not runner.isRunning()
+
+
+def test_a_smoothed_curve_is_drawn_through_few_points_and_keeps_the_newest(qtbot):
+    """The gradient curves are smoothed, so drawing them through at most SMOOTH_DRAWN points
+    loses nothing visible and halves the painting; the newest point is always among them."""
+    from app.ui.history import History
+    from app.ui.plots import SMOOTH_DRAWN, GradNormPlot, smooth
+    plot = GradNormPlot()
+    qtbot.addWidget(plot)
+    plot.set_params({"d.w": "d"}, {"d": "#3366cc"})
+    h = History()
+    rng = np.random.default_rng(0)
+    for step in range(1, 3001):
+        h.add("grad/d.w", step, float(np.exp(-step / 1000) + 0.1 * rng.random()))
+    plot.refresh(h)
+    x, y = plot.curves["grad/d.w"].getData()
+    sx, sy = h.get("grad/d.w").data()
+    assert len(x) <= SMOOTH_DRAWN + 1 and x[0] == sx[0] and x[-1] == sx[-1]
+    full = smooth(sy, log=True)
+    drawn = np.searchsorted(sx, x)
+    np.testing.assert_allclose(10 ** y if plot.log else y, full[drawn], rtol=1e-9)
