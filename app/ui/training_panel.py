@@ -71,8 +71,12 @@ class TrainingPanel(QWidget):
             self.optimizer.addItem(o.label, name)
         self.lr = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=1e6, singleStep=0.001)
         self.lr.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
+        # a value out of range (0, a negative) falls back to the last one: the tooltip says why
+        self.lr.setToolTip("From 0.000001 to 1,000,000. While training, a new value applies at the next step.")
         self.batch = QSpinBox(minimum=1, maximum=65536)
+        self.batch.setToolTip("Samples per step, from 1 to 65,536. While training, takes effect after Reset.")
         self.epochs = QSpinBox(minimum=1, maximum=1_000_000)
+        self.epochs.setToolTip("Passes over the training set, at least 1. While training, applies at once.")
         self.choose_dataset = QPushButton("Choose…")
         self.choose_dataset.setToolTip("Choose a built-in set or import your own file (CSV, NPZ, NPY, IDX, "
                                        "a folder of images), with a preview")
