@@ -81,7 +81,10 @@ def _enumerate() -> list:
 
 def _request_device(adapter):
     limits = {k: adapter.limits[k] for k in _WANTED_LIMITS if k in adapter.limits}
-    return adapter.request_device_sync(label="wiregrad", required_limits=limits)
+    # subgroups where offered: the generated matmuls use them (gpu/capabilities.py)
+    features = [f for f in ("subgroup",) if f in adapter.features]
+    return adapter.request_device_sync(label="wiregrad", required_limits=limits,
+                                       required_features=features)
 
 
 def get_device():

@@ -8,6 +8,10 @@ section of one entry (see gpu/program.py). Two directives share text between fil
 file's prefix (the elementwise activations define f and df and take their entries from
 ops/unary.wgsl). The header comes from Python, so a shader and its
 Dispatch can't disagree about bindings.
+
+`//! if FLAG` ... [`//! else` ...] `//! end` keeps one side by whether the device has FLAG
+(gpu/capabilities.py): the same Dispatch compiles to the kernel its device runs best, and the
+pipeline cache (per device) keys on the flags too.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from typing import Mapping
 
 import wgpu
 
-from . import sources
+from . import capabilities, sources
 from .errors import ShaderError
 from .program import Dispatch
 
@@ -30,6 +34,8 @@ _INCLUDE = re.compile(r"^//!\s*include\s+(\S+)((?:\s+as\s+\w+)?)((?:\s+\w+=\S+)*
 _ENTRIES_FROM = re.compile(r"^//!\s*entries\s+from\s+(\S+)\s*$", re.MULTILINE)
 _VEC4 = re.compile(r"^//!\s*vec4\s+([\w ]+?)\s*$", re.MULTILINE)
 _TOP_NAMES = re.compile(r"^\s*(?:fn|const)\s+(\w+)", re.MULTILINE)
+_CONDITIONAL = re.compile(r"^[ \t]*//!\s*if\s+(\w+)[ \t]*\n(.*?)(?:^[ \t]*//!\s*else[ \t]*\n(.*?))?"
+                          r"^[ \t]*//!\s*end[ \t]*$\n?", re.MULTILINE | re.DOTALL)
 
 
 _WGSL_TYPES = {"f32", "u32", "i32"}
@@ -169,10 +175,23 @@ def expand_includes(text: str) -> str:
     return _INCLUDE.sub(_included, text)
 
 
-def compile_unit(dispatch: Dispatch, header: str) -> str:
+def resolve_conditionals(text: str, flags=frozenset()) -> str:
+    """Keep the side of each `//! if FLAG` section that `flags` selects (not nested)."""
+    def keep(m: re.Match) -> str:
+        return m.group(2) if m.group(1) in flags else (m.group(3) or "")
+    out = _CONDITIONAL.sub(keep, text)
+    stray = re.search(r"^[ \t]*//!\s*(if|else|end)\b.*$", out, re.MULTILINE)
+    if stray:
+        raise ShaderError(f"unmatched '{stray.group(0).strip()}' (an '//! if FLAG' section needs "
+                          "its '//! end'; sections don't nest)")
+    return out
+
+
+def compile_unit(dispatch: Dispatch, header: str, flags=frozenset()) -> str:
     prefix, body = section(dispatch.shader, dispatch.entry)
-    return "\n".join((f"// {dispatch.shader} :: {dispatch.entry}", header,
-                      common_source(), expand_includes(prefix), expand_includes(body)))
+    return resolve_conditionals("\n".join((
+        f"// {dispatch.shader} :: {dispatch.entry}", header, common_source(),
+        expand_includes(prefix), expand_includes(body))), flags)
 
 
 _PACK = {"f32": "f", "u32": "I", "i32": "i"}
@@ -218,6 +237,7 @@ def forget_device(device) -> None:
     with _cache_lock:
         _caches.pop(id(device), None)
         _warm.pop(id(device), None)
+    capabilities.forget_device(device)
 
 
 def warm_set(device) -> set:
@@ -236,17 +256,26 @@ def _layout_entries(dispatch: Dispatch) -> list[dict]:
             for i, t in enumerate(types)]
 
 
+def _flags_for(device, dispatch: Dispatch) -> frozenset:
+    """The device's flags, probed only for a shader that asks for one."""
+    prefix, body = section(dispatch.shader, dispatch.entry)
+    if "//! if" not in prefix and "//! if" not in body:
+        return frozenset()
+    return capabilities.shader_flags(device)
+
+
 def kernel(device, dispatch: Dispatch, dtypes: Mapping[str, str]) -> Kernel:
     """The compiled pipeline and its explicit bind group layout for a Dispatch, cached per
     device by (shader, entry, header). An explicit layout (not "auto") lets an entry leave a
     declared binding unused. Raises ShaderError or wgpu's errors; the Engine adds the node."""
     header = binding_header(dispatch, dtypes, vec4_bindings(dispatch))
-    key = (dispatch.shader, dispatch.entry, header)
+    flags = _flags_for(device, dispatch)
+    key = (dispatch.shader, dispatch.entry, header, flags)
     cache = _cache_for(device)
     found = cache.get(key)
     if found is None:
         label = f"{dispatch.shader}:{dispatch.entry}"
-        module = device.create_shader_module(label=label, code=compile_unit(dispatch, header))
+        module = device.create_shader_module(label=label, code=compile_unit(dispatch, header, flags))
         layout = device.create_bind_group_layout(label=label, entries=_layout_entries(dispatch))
         pipeline = device.create_compute_pipeline(
             label=label,

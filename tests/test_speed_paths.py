@@ -107,15 +107,49 @@ def test_repeats_share_one_pass_and_keep_their_order(build):
 # ------------------------------------------------------------------ generated matmul
 
 MATMUL_SHAPES = [(5, 7, 3), (8, 12, 16), (13, 10, 9), (64, 128, 64), (64, 10, 64), (10, 64, 10), (33, 20, 12),
-                 (160, 176, 152), (150, 170, 180)]     # (64, 128, 64) and the last two reach matmul.BIG: bigger blocks
+                 (160, 176, 152), (150, 170, 180),     # (64, 128, 64) and these reach matmul.BIG: bigger blocks
+                 (4, 256, 256), (36, 200, 96)]         # subgroup variants with 4-row blocks; padded rows of blocks
+
+
+@pytest.fixture(params=["subgroup8", "plain"])
+def device_flags(request, gpu_device, monkeypatch):
+    """Runs a test with the device's subgroup8 flag, and again with every flag off (the plain
+    loads other devices compile). The pipeline cache keys on the flags, so neither sees the other's."""
+    from gpu import capabilities
+    if request.param == "plain":
+        monkeypatch.setattr(capabilities, "shader_flags", lambda device: frozenset())
+    elif "subgroup8" not in capabilities.shader_flags(gpu_device):
+        pytest.skip("this adapter has no subgroup8 (gpu/capabilities.py)")
+    return request.param
+
+
+def test_lavapipe_has_subgroup8(gpu_device):
+    """The probe finds what the speed of the generated matmuls rests on, where it should."""
+    from gpu import capabilities
+    from gpu.device import adapter_name
+    if "llvmpipe" not in adapter_name() or "subgroup" not in gpu_device.features:
+        pytest.skip(f"not lavapipe with subgroups: {adapter_name()}")
+    assert "subgroup8" in capabilities.shader_flags(gpu_device)
+
+
+def test_conditional_sections_pick_a_side_by_flag():
+    from gpu.errors import ShaderError
+    from gpu.shaders import resolve_conditionals
+    text = "a\n//! if fast\nb\n//! else\nc\n//! end\nd\n//! if other\ne\n//! end\n"
+    assert resolve_conditionals(text, frozenset({"fast"})) == "a\nb\nd\n"
+    assert resolve_conditionals(text, frozenset({"other"})) == "a\nc\nd\ne\n"
+    with pytest.raises(ShaderError, match="unmatched"):
+        resolve_conditionals("//! if fast\nb\n")
 
 
 @pytest.mark.parametrize("m,n,k", MATMUL_SHAPES)
-def test_generated_matmul_matches_float64(build, m, n, k):
+def test_generated_matmul_matches_float64(build, device_flags, m, n, k):
     """Every transpose, vec4 choice (decided by the shape), and epilogue (acc, bias, colsum),
-    against numpy in float64; edges where M, N, K are not multiples of the block or of 4."""
+    against numpy in float64; edges where M, N, K are not multiples of the block or of 4.
+    Run with the subgroup kernels and with the plain loads (device_flags)."""
     from itertools import product
     from app.model import matmul
+    from gpu import shaders
     rng = np.random.default_rng(m * 100 + n + k)
     for ta, tb in product((False, True), repeat=2):
         for acc, bias, colsum in [(False, False, False), (True, False, False), (False, True, False),
@@ -133,9 +167,12 @@ def test_generated_matmul_matches_float64(build, m, n, k):
             p.add(Tensor("bias", n, init=bb))
             p.add(Tensor("db", n))
             v = matmul.choose(m, n, k, ta, tb, acc=acc, bias=bias, colsum=colsum)
-            p.emit("mm", matmul.dispatch(v, "a", "b", "c", m, n, k, bias="bias", db="db",
-                                         sources=p.meta.setdefault("sources", {})))
+            d = matmul.dispatch(v, "a", "b", "c", m, n, k, bias="bias", db="db",
+                                sources=p.meta.setdefault("sources", {}))
+            p.emit("mm", d)
             e = build(p)
+            unit = shaders.compile_unit(d, "", shaders._flags_for(e.device, d))
+            assert ("subgroupBroadcast" in unit) == (v.sg and device_flags == "subgroup8"), v
             e.run(["mm"])
             want = c0 + a.astype(np.float64) @ b + (bb if bias else 0)
             got = e.read("c").reshape(m, n)
@@ -143,6 +180,16 @@ def test_generated_matmul_matches_float64(build, m, n, k):
             if colsum:
                 assert np.allclose(e.read("db"), b.astype(np.float64).sum(0), rtol=1e-5, atol=1e-5)
             e.destroy()
+
+
+def test_subgroup_variants_cover_both_layouts_of_a():
+    """Which products take the subgroup kernels: A loadable as vec4 four K steps at a time."""
+    from app.model import matmul
+    assert matmul.choose(64, 128, 64).sg and matmul.choose(64, 128, 64, ta=True).sg
+    assert matmul.choose(1024, 1024, 1024).R == 32
+    assert matmul.choose(4, 256, 256).R == 4 and matmul.choose(4, 256, 256).sg
+    assert not matmul.choose(150, 170, 182).sg                # K % 4 != 0: one K step at a time
+    assert not matmul.choose(8, 12, 16).sg                    # small: the quick kernel
 
 
 def test_lowering_uses_the_generated_matmul():

@@ -20,6 +20,15 @@ Epilogues, for the fused lowering (app/model/fused.py):
 The sums run in the order of wgsl/ops/matmul.wgsl (k ascending from 0, bias added last), so
 results match it up to the compiler's fused multiply-adds.
 
+Subgroups (sg): on a device with the `subgroup8` flag (gpu/capabilities.py) the eight
+invocations of a workgroup own blocks in the same rows of C, so they need the same A values:
+each loads one eighth of them (one vec4 each per round) and subgroupBroadcast hands them round,
+a register shuffle on lavapipe instead of eight lanes' loads. The A loads per multiply-add drop
+8x, and blocks of 32 rows pay off: 1024^3 went from ~11 to ~50 GFLOP/s (bench/README #9).
+Elsewhere the same source compiles with plain loads (`//! if subgroup8` ... `//! else`).
+Rows of blocks are padded to a multiple of 8 blocks so a workgroup never spans two rows; the
+padding lanes compute on clamped columns and store nothing.
+
 Long K (ksplit): lavapipe (llvmpipe's loop limiter) ends every loop of an invocation once the
 invocation has run 65535 loop iterations in all, silently: a dW = X^T·dZ over a batch of 70000
 rows summed only the first 65535. So a product with K > K_CHUNK runs as several dispatches, each
@@ -60,6 +69,7 @@ class Variant:
     full_rows: bool = False   # M % R == 0: no row guards in the epilogue
     full_cols: bool = False   # N % C == 0: no column guards
     ksplit: bool = False      # K runs in chunks of K_CHUNK, one dispatch each (uniforms K0, K1, first)
+    sg: bool = False          # A shared through the subgroup where the device allows (see "Subgroups")
 
     @property
     def alias(self) -> str:
@@ -71,13 +81,17 @@ class Variant:
         return f"gen/matmul-{sha1(key.encode()).hexdigest()[:16]}.wgsl"
 
 
-def blocks(m: int, n: int, r: int, c: int) -> int:
-    return -(-m // r) * -(-n // c)
+def blocks(m: int, n: int, r: int, c: int, sg: bool = False) -> int:
+    """Invocations a variant runs: blocks of C, each row of blocks padded to a multiple of 8
+    for sg variants (a workgroup stays in one row)."""
+    per_row = -(-n // c)
+    return -(-m // r) * (-(-per_row // 8) * 8 if sg else per_row)
 
 
 BIG = 1 << 19        # multiply-adds: past this, bigger blocks (slower to compile, but a product
                      # this size runs for milliseconds, and tiers keep compiles off the first step;
                      # from 2^22 down to 2^19, digits' 64x128x64 products: W2 +9%, bench/README #7)
+SG_BLOCKS = ((32, 8), (16, 8), (32, 4), (16, 4), (8, 8), (8, 4), (4, 4))   # largest first
 BIG_BLOCK = {(False, False): (8, 16), (True, False): (16, 16), (False, True): (16, 8), (True, True): (16, 16)}
 SMALL = 1 << 17      # multiply-adds: below this a product runs in well under 100 us whatever the
                      # block, and the smallest kernel compiles in a third of the time
@@ -95,6 +109,8 @@ def choose(m: int, n: int, k: int, ta=False, tb=False, **epilogue) -> Variant:
     ku = 4 if k % 4 == 0 else 1
     va = (m % 4 == 0) if ta else (k % 4 == 0)
     vb = (k % 4 == 0) if tb else (n % 4 == 0)
+    if va and ku == 4:
+        return _choose_sg(m, n, k, ta, tb, vb, epilogue)
     cands = [(r, c) for r, c in BLOCKS if not (ta and va and r % 4)]
     if m * n * k >= BIG:         # measured at 1024^3 (GFLOP/s): 8x16 6.3 vs 8x8 4.0; A^T: 16x16 4.9
         cands = [BIG_BLOCK[ta, tb]] + cands   # vs 3.4; B^T: 16x8 5.8 vs 4.5
@@ -106,6 +122,20 @@ def choose(m: int, n: int, k: int, ta=False, tb=False, **epilogue) -> Variant:
     r, c = good[0] if good else min(cands, key=lambda rc: (waste(rc), -rc[0] * rc[1]))
     return Variant(ta, tb, r, c, va, vb, n % 4 == 0, ku, wg=8, full_rows=m % r == 0,
                    full_cols=n % c == 0, ksplit=_split(k, epilogue), **_checked(tb, epilogue))
+
+
+def _choose_sg(m, n, k, ta, tb, vb, epilogue) -> Variant:
+    """A subgroup variant (A by vec4, four K steps an iteration): the largest block that wastes
+    little on padding and still gives both cores two workgroups each."""
+    def waste(rc):
+        r, c = rc
+        return blocks(m, n, r, c, sg=True) * r * c / (m * n)
+    good = [rc for rc in SG_BLOCKS if waste(rc) <= 1.25 and blocks(m, n, *rc, sg=True) >= 32]
+    r, c = good[0] if good else min(SG_BLOCKS, key=lambda rc: (waste(rc), -rc[0] * rc[1]))
+    per_row = -(-n // c)
+    return Variant(ta, tb, r, c, True, vb, n % 4 == 0, 4, wg=8, full_rows=m % r == 0,
+                   full_cols=n % c == 0 and per_row % 8 == 0, ksplit=_split(k, epilogue), sg=True,
+                   **_checked(tb, epilogue))
 
 
 def quick(m: int, n: int, k: int, ta=False, tb=False, **epilogue) -> Variant:
@@ -150,9 +180,11 @@ def source(v: Variant) -> str:
         L.append("//! vec4 " + " ".join(vec))
     if v.act or v.dact:
         L.append(v.act or v.dact)
+    lane = ", @builtin(subgroup_invocation_id) lane: u32" if v.sg else ""
     L += ["", "//! entry main", f"@compute @workgroup_size({v.wg})",
-          "fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {",
+          f"fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>{lane}) {{",
           f"    let i = gid.x + gid.y * nwg.x * {v.wg}u;",
+          f"    let nbc = ((U.N + {C - 1}u) / {C}u + 7u) / 8u * 8u;" if v.sg else
           f"    let nbc = (U.N + {C - 1}u) / {C}u;",
           f"    if (i >= ((U.M + {R - 1}u) / {R}u) * nbc) {{ return; }}",
           f"    let r0 = (i / nbc) * {R}u;",
@@ -170,30 +202,7 @@ def source(v: Variant) -> str:
         L.append(f"    for (var k = U.K0; k < U.K1; k += {KU}u) {{")
     else:
         L.append(f"    for (var k = 0u; k < U.K; k += {KU}u) {{")
-    # A values: av[r][u]
-    av = {}
-    if not v.ta and v.va:           # row-major, vec4 along K (KU == 4)
-        for r in range(R):
-            L.append(f"        let a{r} = a[(ra{r} * U.K + k) / 4u];")
-            for u in range(KU):
-                av[r, u] = f"a{r}[{u}]"
-    elif not v.ta:
-        for r in range(R):
-            for u in range(KU):
-                L.append(f"        let a{r}_{u} = a[ra{r} * U.K + k + {u}u];")
-                av[r, u] = f"a{r}_{u}"
-    elif v.va:                      # stored (K, M), vec4 along M
-        for u in range(KU):
-            for q in range(R // 4):
-                L.append(f"        let a{u}_{q} = a[((k + {u}u) * U.M) / 4u + min(r0 / 4u + {q}u, U.M / 4u - 1u)];")
-                for s in range(4):
-                    av[4 * q + s, u] = f"a{u}_{q}[{s}]"
-    else:
-        for u in range(KU):
-            for r in range(R):
-                L.append(f"        let a{u}_{r} = a[(k + {u}u) * U.M + ra{r}];")
-                av[r, u] = f"a{u}_{r}"
-    # B values: bv[u][j] (vec4 over 4 columns)
+    # B values first: bv[u][j] (vec4 over 4 columns); then A's, and the multiply-adds
     bv = {}
     if not v.tb and v.vb:           # (K, N), vec4 along N
         for u in range(KU):
@@ -218,12 +227,39 @@ def source(v: Variant) -> str:
                 parts = ", ".join(f"b[cb{4 * j + s} * U.K + k + {u}u]" for s in range(4))
                 L.append(f"        let b{u}_{j} = vec4<f32>({parts});")
                 bv[u, j] = f"b{u}_{j}"
+    if v.sg:
+        L += ["//! if subgroup8"] + _shared_a(v, bv) + ["//! else"]
+    # A values: av[r][u]
+    av = {}
+    if not v.ta and v.va:           # row-major, vec4 along K (KU == 4)
+        for r in range(R):
+            L.append(f"        let a{r} = a[(ra{r} * U.K + k) / 4u];")
+            for u in range(KU):
+                av[r, u] = f"a{r}[{u}]"
+    elif not v.ta:
+        for r in range(R):
+            for u in range(KU):
+                L.append(f"        let a{r}_{u} = a[ra{r} * U.K + k + {u}u];")
+                av[r, u] = f"a{r}_{u}"
+    elif v.va:                      # stored (K, M), vec4 along M
+        for u in range(KU):
+            for q in range(R // 4):
+                L.append(f"        let a{u}_{q} = a[((k + {u}u) * U.M) / 4u + min(r0 / 4u + {q}u, U.M / 4u - 1u)];")
+                for s in range(4):
+                    av[4 * q + s, u] = f"a{u}_{q}[{s}]"
+    else:
+        for u in range(KU):
+            for r in range(R):
+                L.append(f"        let a{u}_{r} = a[(k + {u}u) * U.M + ra{r}];")
+                av[r, u] = f"a{u}_{r}"
     for u in range(KU):
         for r in range(R):
             for j in range(C4):
                 L.append(f"        acc{r}_{j} += {av[r, u]} * {bv[u, j]};")
-        if v.colsum:
-            L += [f"        cs{j} += {bv[u, j]};" for j in range(C4)]
+    if v.sg:
+        L.append("//! end")
+    if v.colsum:
+        L += [f"        cs{j} += {bv[u, j]};" for u in range(KU) for j in range(C4)]
     L.append("    }")
     # epilogue
     f, df = f"{v.alias}_f", f"{v.alias}_df"
@@ -298,6 +334,36 @@ def source(v: Variant) -> str:
     return "\n".join(L)
 
 
+def _shared_a(v: Variant, bv: dict) -> list[str]:
+    """One iteration (four K steps) with A loaded by the subgroup together: item t (a row's
+    vec4 along K, or with ta a vec4 along M at one K step) is loaded by lane t % 8 in round
+    t // 8, and each broadcast is used by its rows' multiply-adds at once (all broadcasts first
+    kept 32 vec4s live: spills, half the speed at 1024^3)."""
+    R, C4, items = v.R, v.C // 4, v.R    # R rows x 4 K steps = R vec4s either way
+    L = []
+    for j in range(-(-items // 8)):
+        t = f"min(lane + {8 * j}u, {items - 1}u)"
+        if not v.ta:
+            L.append(f"        let ld{j} = a[(min(r0 + {t}, U.M - 1u) * U.K + k) / 4u];")
+        else:                            # item t = u * (R / 4) + q: K step u, vec4 q along M
+            L.append(f"        let t{j} = {t};")
+            L.append(f"        let ld{j} = a[((k + t{j} / {R // 4}u) * U.M) / 4u + "
+                     f"min(r0 / 4u + t{j} % {R // 4}u, U.M / 4u - 1u)];")
+
+    def shared(t):
+        return f"subgroupBroadcast(ld{t // 8}, {t % 8}u)"
+    if not v.ta:                         # item r: row r at K steps 0..3
+        for r in range(R):
+            L.append(f"        let s{r} = {shared(r)};")
+            L += [f"        acc{r}_{j} += s{r}[{u}] * {bv[u, j]};" for u in range(4) for j in range(C4)]
+    else:                                # items (u, q): rows 4q..4q+3 at K step u
+        for q in range(R // 4):
+            L += [f"        let s{u}_{q} = {shared(u * (R // 4) + q)};" for u in range(4)]
+            L += [f"        acc{4 * q + x}_{j} += s{u}_{q}[{x}] * {bv[u, j]};"
+                  for x in range(4) for u in range(4) for j in range(C4)]
+    return L
+
+
 def dispatch(v: Variant, a, b, c, m, n, k, *, bias=None, c2=None, x2=None, y2=None, db=None,
              node=None, sources: dict | None = None) -> Dispatch:
     """The Dispatch of variant v; its source goes into `sources` (program.meta["sources"]).
@@ -326,7 +392,7 @@ def dispatches(v: Variant, a, b, c, m, n, k, *, bias=None, c2=None, x2=None, y2=
         writes.append(Binding("c2", c2, write=True))
     if v.colsum:
         writes.append(Binding("db", db, write=True))
-    groups = groups_1d(blocks(m, n, v.R, v.C), v.wg)
+    groups = groups_1d(blocks(m, n, v.R, v.C, v.sg), v.wg)
     dims = (("M", "u32", m), ("N", "u32", n), ("K", "u32", k))
     if not v.ksplit:
         return [Dispatch(name, "main", tuple(reads + writes), groups, dims, node=node)]
