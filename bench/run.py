@@ -65,6 +65,10 @@ def lavapipe_threads() -> int:
 def torch_or_none(threads: int):
     try:
         import torch
+        # An optimizer's first step imports torch._dynamo, and with a CUDA build of torch that
+        # imports triton, whose LLVM segfaulted once lavapipe's was loaded (torch 2.14.1+cu130):
+        # imported here, before any wgpu device, they load first
+        import torch._dynamo  # noqa: F401
     except ImportError:
         return None
     torch.set_num_threads(threads)

@@ -15,6 +15,11 @@ settings.register_profile("wiregrad", deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.load_profile("wiregrad")
 
+try:    # the optional torch comparisons: with a CUDA build, torch's optimizers import triton,
+    import torch._dynamo  # noqa: F401   whose LLVM segfaults once lavapipe's is loaded;
+except ImportError:       # imported before any wgpu device, it loads first (bench/run.py too)
+    pass
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:          # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
