@@ -22,10 +22,23 @@ def median_rate(fn, work: int, repeats: int = 5) -> float:
     return statistics.median(rates)
 
 
-def torch_or_none():
+def torch_or_none(threads: int | None = None, device: str = "cpu"):
+    """PyTorch with `threads` threads (default: every core, as lavapipe uses), or None when it
+    isn't installed. device "cuda" (the peer on a real GPU) turns TF32 off, so both engines
+    multiply in float32."""
     try:
         import torch
+        # An optimizer's first step imports torch._dynamo, and with a CUDA build of torch that
+        # imports triton, whose LLVM segfaulted once lavapipe's was loaded (torch 2.14.1+cu130):
+        # imported here, before any wgpu device, they load first
+        import torch._dynamo  # noqa: F401
     except ImportError:
         return None
-    torch.set_num_threads(os.cpu_count() or 1)   # lavapipe uses every core too
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    if device == "cuda":
+        if not torch.cuda.is_available():
+            raise SystemExit("--torch-device cuda: this PyTorch sees no CUDA device "
+                             f"(torch {torch.__version__})")
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     return torch

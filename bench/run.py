@@ -44,6 +44,7 @@ for p in (str(ROOT), str(BENCH)):
         sys.path.insert(0, p)
 
 from app.model.document import Document  # noqa: E402
+from common import torch_or_none  # noqa: E402
 
 TARGETS = {   # name -> (figure, comparison, threshold, wording)
     "W1": ("W1.ratio", ">=", 1.5, "W1 steps/s at least 1.5x PyTorch (best threads)"),
@@ -62,17 +63,7 @@ def lavapipe_threads() -> int:
         return os.cpu_count() or 1
 
 
-def torch_or_none(threads: int):
-    try:
-        import torch
-        # An optimizer's first step imports torch._dynamo, and with a CUDA build of torch that
-        # imports triton, whose LLVM segfaulted once lavapipe's was loaded (torch 2.14.1+cu130):
-        # imported here, before any wgpu device, they load first
-        import torch._dynamo  # noqa: F401
-    except ImportError:
-        return None
-    torch.set_num_threads(threads)
-    return torch
+TORCH_DEVICE = "cpu"     # --torch-device: where the PyTorch peer runs
 
 
 def say(*a):
@@ -176,12 +167,13 @@ class WiregradRunner:
 
 class TorchRunner:
     """The same graph, weights, batch order (one permutation per epoch from the session's seed,
-    the last partial batch dropped) and optimizer, in PyTorch eager mode."""
+    the last partial batch dropped) and optimizer, in PyTorch eager mode, on TORCH_DEVICE."""
 
     def __init__(self, torch, session):
         from torch_peer import TorchGraph, make_optimizer
         self.torch = torch
-        self.model = TorchGraph(session.doc, session.analysis, session.weights())
+        self.device = TORCH_DEVICE
+        self.model = TorchGraph(session.doc, session.analysis, session.weights()).to(self.device)
         self.opt = make_optimizer(self.model, session.doc.training["optimizer"])
         self.feeds = {}
         for node_id in session.low.feeds:
@@ -191,7 +183,7 @@ class TorchRunner:
                 data = data.reshape(-1)
             elif session.doc.nodes[node_id].kind == "input":
                 data = data.reshape(len(data), *params["shape"])
-            self.feeds[node_id] = data
+            self.feeds[node_id] = data.to(self.device)
         self.n, self.batch = len(session.data.x_train), session.batch
         self.per_epoch = self.n // self.batch
         self.rng = np.random.default_rng(session.seed)
@@ -203,13 +195,15 @@ class TorchRunner:
         for _ in range(count):
             j = self.step_no % self.per_epoch
             if j == 0:
-                self.perm = torch.tensor(self.rng.permutation(self.n))
+                self.perm = torch.tensor(self.rng.permutation(self.n), device=self.device)
             idx = self.perm[j * self.batch:(j + 1) * self.batch]
             feeds = {k: v[idx] for k, v in self.feeds.items()}
             self.opt.zero_grad(set_to_none=True)
             self.model(feeds).backward()
             self.opt.step()
             self.step_no += 1
+        if self.device == "cuda":
+            torch.cuda.synchronize()           # timed to the end of the work, as Wiregrad's
 
 
 def timed(fn, *a) -> float:
@@ -242,7 +236,7 @@ def torch_runners(torch, session, threads) -> dict:
     more: on a shared machine OpenMP threads that wait for a busy core can make PyTorch far
     slower than one thread, and a ratio against that would flatter Wiregrad."""
     out = {"torch": threads_then(torch, threads, TorchRunner(torch, session).steps)}
-    if threads > 1:
+    if threads > 1 and TORCH_DEVICE == "cpu":
         out["torch_1t"] = threads_then(torch, 1, TorchRunner(torch, session).steps)
     return out
 
@@ -283,7 +277,7 @@ def check_same_work(torch, doc, base_dir, steps: int = 3) -> float | None:
         worst = 0.0
         for name, value in s.weights().items():
             mine = np.asarray(value, dtype=np.float64)
-            theirs = peer.model.params[name.replace(".", "__")].detach().numpy().astype(np.float64)
+            theirs = peer.model.params[name.replace(".", "__")].detach().cpu().numpy().astype(np.float64)
             worst = max(worst, float(np.abs(mine - theirs).max() / (np.abs(theirs).max() + 1e-12)))
         return worst
     finally:
@@ -554,7 +548,8 @@ def fmt(v, spec=".0f", width=10):
 def print_table(result: dict) -> None:
     print(f"\nadapter: {result['adapter']}")
     print(f"machine: {result['machine']['cpu']}, {result['machine']['cores']} cores; "
-          f"torch {result['torch_version'] or 'not installed'} with {result['torch_threads']} threads")
+          f"torch {result['torch_version'] or 'not installed'} with {result['torch_threads']} threads"
+          + (f" on {result['torch_device']}" if result.get("torch_device") not in (None, "cpu") else ""))
     w = result.get("workloads", {})
     if w:
         t = result["torch_threads"]
@@ -603,6 +598,8 @@ def main(argv=None) -> int:
     ap.add_argument("--torch-threads", type=int, default=None,
                     help="PyTorch threads (default: the cores lavapipe uses)")
     ap.add_argument("--no-torch", action="store_true", help="report Wiregrad alone")
+    ap.add_argument("--torch-device", choices=("cpu", "cuda"), default="cpu",
+                    help="where the PyTorch peer runs: cuda for the real-GPU comparison (TF32 off)")
     ap.add_argument("--json", help="write every figure and ratio to this file")
     ap.add_argument("--plot", default=str(BENCH / "out" / "scaling.png"), help="scaling plot PNG")
     ap.add_argument("--latency-child", action="store_true", help=argparse.SUPPRESS)
@@ -618,7 +615,9 @@ def main(argv=None) -> int:
     seconds = args.seconds or (0.4 if args.quick else 1.0)
     only = set((args.only or "W1,W2,W3,W4,M1,L1,S").upper().split(","))
     threads = args.torch_threads or lavapipe_threads()
-    torch = None if args.no_torch else torch_or_none(threads)
+    global TORCH_DEVICE
+    TORCH_DEVICE = args.torch_device
+    torch = None if args.no_torch else torch_or_none(threads, args.torch_device)
     if torch is None:
         say("PyTorch is not installed (pip install -e '.[bench]'): reporting Wiregrad alone"
             if not args.no_torch else "--no-torch: reporting Wiregrad alone")
@@ -626,6 +625,7 @@ def main(argv=None) -> int:
     from gpu.device import adapter_name
     result = {"adapter": adapter_name(), "machine": machine(), "lavapipe_threads": lavapipe_threads(),
               "torch_version": getattr(torch, "__version__", None), "torch_threads": threads if torch else None,
+              "torch_device": TORCH_DEVICE if torch else None,
               "repeats": repeats, "seconds_per_repeat": seconds, "workloads": {}}
     if "L1" in only:       # first, before this process has compiled anything (it runs in children anyway)
         result["L1"] = bench_latency(1 if args.quick else 3)
