@@ -24,7 +24,8 @@ try:
 except ImportError:          # no wgpu: Session says so itself
     GpuError = RuntimeError
 
-STATS_EVERY = 25   # steps between reads of the stats buffer (never per step)
+MIN_CHUNK = 25        # steps between reads of the stats buffer, at least (never per step)
+CHUNK_SECONDS = 0.1   # and about this long: each read leaves the GPU idle unless one is queued
 METRICS = ["epoch", "step", "train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy"]  # CSV columns
 
 
@@ -96,10 +97,20 @@ class Run:
             for epoch in range(s.epochs):
                 losses = []
                 t_epoch = time.perf_counter()
-                while s.step < (epoch + 1) * s.steps_per_epoch and not interrupted:
-                    st = s.run(STATS_EVERY)
-                    losses.append(st.loss)
-                    self.progress(epoch, st.loss, (s.step - epoch * s.steps_per_epoch), time.perf_counter() - t_epoch)
+                # one chunk queued ahead: the GPU runs it while the host reads the last one's
+                # stats (a chunk stops at the epoch's end, so the queue drains there for evaluation)
+                pending, chunk = None, MIN_CHUNK
+                while pending or (s.step < (epoch + 1) * s.steps_per_epoch and not interrupted):
+                    queued = None
+                    if s.step < (epoch + 1) * s.steps_per_epoch and not interrupted:
+                        queued = s.submit(chunk)
+                    if pending:
+                        st = pending.result()
+                        losses.append(st.loss)
+                        done, seconds = st.step - epoch * s.steps_per_epoch, time.perf_counter() - t_epoch
+                        self.progress(epoch, st.loss, st.step, done, seconds)
+                        chunk = max(MIN_CHUNK, int(done / seconds * CHUNK_SECONDS))
+                    pending = queued
                 if interrupted:
                     raise KeyboardInterrupt
                 train_time += time.perf_counter() - t_epoch
@@ -136,7 +147,7 @@ class Run:
     def say(self, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    def progress(self, epoch, loss, step_in_epoch, seconds) -> None:
+    def progress(self, epoch, loss, step, step_in_epoch, seconds) -> None:
         if self.quiet or not sys.stderr.isatty():   # a log file gets the per-epoch lines only
             return
         s = self.s
@@ -144,7 +155,7 @@ class Run:
         done = int(width * step_in_epoch / s.steps_per_epoch)
         rate = step_in_epoch / seconds if seconds else 0.0
         sys.stderr.write(f"\repoch {epoch + 1}/{s.epochs} [{'#' * done}{'.' * (width - done)}] "
-                         f"step {s.step} loss {loss:.4f} {rate:,.0f} steps/s {s.adapter[:28]}  ")
+                         f"step {step} loss {loss:.4f} {rate:,.0f} steps/s {s.adapter[:28]}  ")
         sys.stderr.flush()
 
     def epoch_done(self, epoch, train_loss) -> None:

@@ -19,6 +19,7 @@ import pytest
 from app.model.graphfile import load
 from app.model.shapes import analyse
 from app.model.weights import load_weights, save_weights
+from app.session import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGITS = ROOT / "assets" / "examples" / "digits_mlp.json"
@@ -190,3 +191,42 @@ def test_ctrl_c_before_training_starts_is_a_quiet_130(monkeypatch, capsys):
     monkeypatch.setattr(app.cli, "run", interrupted)
     assert main(["train", "whatever.json"]) == 130
     assert capsys.readouterr().err.strip() == "interrupted"
+
+
+def test_a_chunk_is_queued_before_the_last_ones_stats_are_read(gpu_device, tmp_path, monkeypatch):
+    """In process: within an epoch the GPU runs chunk N+1 while the host reads chunk N's stats
+    (submit before result), the queue drains at the epoch's end for evaluation, and chunking
+    changes nothing: the weights equal those of one synchronous Session over the same steps."""
+    import app.session
+    from app.__main__ import main
+    events = []
+    submit, result = app.session.Session.submit, app.session.PendingStats.result
+
+    def logged_submit(self, steps, extra=()):
+        pending = submit(self, steps, extra)
+        events.append(("submit", pending.step))
+        return pending
+
+    def logged_result(self):
+        events.append(("result", self.step))
+        return result(self)
+    monkeypatch.setattr(app.session.Session, "submit", logged_submit)
+    monkeypatch.setattr(app.session.PendingStats, "result", logged_result)
+    out = tmp_path / "w.safetensors"
+    assert main(["train", str(DIGITS), "--batch-size", "8", "--epochs", "1", "--weights-out", str(out)]) == 0
+    monkeypatch.undo()
+
+    s = Session(load(DIGITS), DIGITS.parent, {"epochs": 1, "batch_size": 8}, device=gpu_device)
+    per_epoch = s.steps_per_epoch
+    ends = [step for kind, step in events if kind == "submit"]
+    assert len(ends) >= 3 and ends[-1] == per_epoch
+    for i, (kind, step) in enumerate(events):
+        if kind == "result" and step < per_epoch:      # the next chunk went in first
+            assert events[i - 1][0] == "submit" and events[i - 1][1] > step, events
+    try:
+        s.run(per_epoch)
+        written = load_weights(out, shapes(DIGITS))
+        for name, value in s.final_weights().items():
+            np.testing.assert_array_equal(written[name], value, err_msg=name)
+    finally:
+        s.close()
