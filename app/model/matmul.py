@@ -24,7 +24,7 @@ Subgroups (sg): on a device with the `subgroup8` flag (gpu/capabilities.py) the 
 invocations of a workgroup own blocks in the same rows of C, so they need the same A values:
 each loads one eighth of them (one vec4 each per round) and subgroupBroadcast hands them round,
 a register shuffle on lavapipe instead of eight lanes' loads. The A loads per multiply-add drop
-8x, and blocks of 32 rows pay off: 1024^3 went from ~11 to ~50 GFLOP/s (bench/README #9).
+8x, and blocks of 32 rows pay off: 1024^3 went from ~11 to ~38-40 GFLOP/s (bench/README #9).
 Elsewhere the same source compiles with plain loads (`//! if subgroup8` ... `//! else`).
 Rows of blocks are padded to a multiple of 8 blocks so a workgroup never spans two rows; the
 padding lanes compute on clamped columns and store nothing.
