@@ -41,6 +41,8 @@ def output_problem(flag: str, path: str) -> str | None:
         return f"{flag} {path}: the folder {folder} doesn't exist"
     if target.is_dir():
         return f"{flag} {path}: that is a folder; give a file name"
+    if target.exists() and not target.is_file():
+        return f"{flag} {path}: not a regular file (a device, pipe or socket); give a file name"
     if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         return f"{flag} {path}: not writable here"
     return None

@@ -230,3 +230,24 @@ def test_a_chunk_is_queued_before_the_last_ones_stats_are_read(gpu_device, tmp_p
             np.testing.assert_array_equal(written[name], value, err_msg=name)
     finally:
         s.close()
+
+
+def test_metrics_out_through_a_symlink_writes_the_target(gpu_device, tmp_path):
+    target = tmp_path / "real.csv"
+    target.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    proc = wiregrad("train", SPIRAL, "--epochs", 1, "--metrics-out", link)
+    assert proc.returncode == 0, proc.stderr
+    assert link.is_symlink() and target.read_text().startswith("epoch,step,train_loss")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_or_device_as_weights_out_fails_before_training(gpu_device, tmp_path):
+    fifo = tmp_path / "w.safetensors"                 # stands in for /dev/full, which must not be at risk
+    os.mkfifo(fifo)
+    proc = wiregrad("train", SPIRAL, "--epochs", 1, "--weights-out", fifo)
+    assert proc.returncode == 1
+    assert f"--weights-out {fifo}" in proc.stderr and "not a regular file" in proc.stderr, proc.stderr
+    assert "training on" not in proc.stderr
+    assert fifo.is_fifo()

@@ -618,3 +618,25 @@ def test_save_refuses_nothing_the_document_accepts(tmp_path):
     path = tmp_path / "x.json"
     save(d, path)
     assert load(path) == d
+
+
+def test_save_through_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path):
+    real = tmp_path / "real.json"
+    real.write_bytes(EXAMPLE_BYTES["spiral.json"])
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    save(loads(EXAMPLE_BYTES["digits_mlp.json"]), link)
+    assert link.is_symlink()
+    assert real.read_bytes() == EXAMPLE_BYTES["digits_mlp.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "real.json"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_save_refuses_a_pipe_instead_of_replacing_it(tmp_path):
+    """A device or pipe is refused (a FIFO stands in: a failing test must not replace /dev/null)."""
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        save(loads(EXAMPLE_BYTES["spiral.json"]), fifo)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe.json"]

@@ -99,12 +99,17 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write to a temp file in the same folder, fsync, then rename over the target, so a
     crash or a full disk never leaves a half-written file where the old one was.
     A new file gets the usual permissions (0666 less the umask, not mkstemp's 0600);
-    a replaced file keeps its own."""
-    path = Path(path)
+    a replaced file keeps its own. A symlink is followed, so the file it points at is
+    replaced and the link stays; a device, pipe or socket is refused, not replaced."""
+    path = Path(os.path.realpath(path))
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        st = os.stat(path)
     except OSError:
-        mode = None
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise IsADirectoryError(f"{path} is a folder, not a file") if stat.S_ISDIR(st.st_mode) \
+            else OSError(f"{path} is not a regular file (a device, pipe or socket); give a file name")
+    mode = stat.S_IMODE(st.st_mode) if st is not None else None
     for _ in range(100):
         tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
         try:
