@@ -5,6 +5,7 @@ Engine for the training step and, lazily, one forward-only Engine for evaluation
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,10 @@ from .model.datasets import load_dataset
 from .model.layers import get_kind
 from .model.lower import grad_name, lower
 from .model.optim import hyper_vector, validate_settings
-from .model.shapes import analyse
+from .model.shapes import Problem, analyse
+from .model.sizes import human_bytes, size_problems, widest_sample
 
+EVAL_ROWS = 1024          # the most rows one evaluation batch holds
 SNAPSHOT_SECONDS = 0.5    # how often a stats read also copies the weights to the host
 
 TRAIN_PHASES = ("feed", "forward", "backward", "update")
@@ -100,9 +103,14 @@ class Session:
         # the last partial batch of each epoch is dropped (a fresh shuffle covers it next epoch)
         self.steps_per_epoch = n // self.batch
         self.dropped_per_epoch = n - self.steps_per_epoch * self.batch
-        self.low = lower(self.doc, self.batch, analysis=self.analysis, seed=self.seed, weights=weights,
-                         data_rows=n, optimizer=t["optimizer"])
         self.device = device
+        self._check_sizes(n)
+        try:
+            self.low = lower(self.doc, self.batch, analysis=self.analysis, seed=self.seed, weights=weights,
+                             data_rows=n, optimizer=t["optimizer"], max_binding=self._max_binding())
+        except MemoryError:
+            total = sum(math.prod(w.shape) for ws in self.analysis.weights.values() for w in ws)
+            raise TrainingError(f"not enough memory for the graph's {total:,} weights; make the layers smaller") from None
         self.engine = Engine(self.low.program, device)
         # the phases of one training step (a fused program runs its own, see app/model/fused.py)
         self.train_phases = tuple(self.low.program.meta.get("train_phases", TRAIN_PHASES))
@@ -116,6 +124,34 @@ class Session:
         self.last_finite = self.weights()
         self._snapshot_at = time.monotonic()
         self._start_epoch()
+
+    # ---- sizes ----------------------------------------------------------------
+    def _max_binding(self) -> int:
+        from gpu.device import get_device
+        return int((self.device or get_device()).limits["max-storage-buffer-binding-size"])
+
+    def _check_sizes(self, train_rows: int) -> None:
+        """Refuse, by node, a weight, activation or dataset larger than one GPU buffer may be,
+        before any weights are drawn. (Evaluation and prediction batches shrink to fit.)"""
+        limit = self._max_binding()
+        problems = size_problems(self.analysis, self.batch, limit)
+        for node_id in self.analysis.order:
+            role = get_kind(self.doc.nodes[node_id].kind).role
+            if role in ("data", "target"):
+                split = self.data.x_train if role == "data" else self.data.y_train
+                nbytes = int(np.asarray(split).size) * 4
+                if nbytes > limit:
+                    problems.append(Problem(node_id, None, (
+                        f"the training set is {human_bytes(nbytes)} as float32 ({train_rows:,} samples); "
+                        f"this adapter holds at most {human_bytes(limit)} in one buffer. Use fewer samples.")))
+        if problems:
+            raise TrainingError("the graph is too large for this adapter:\n"
+                                + "\n".join(f"  {p}" for p in problems), problems[0].node)
+
+    def rows_that_fit(self, wanted: int) -> int:
+        """`wanted`, or fewer rows where a batch that large would overflow a buffer."""
+        fit = self._max_binding() // (4 * widest_sample(self.analysis))
+        return max(1, min(wanted, fit))
 
     # ---- data -----------------------------------------------------------------
     def _split_for(self, node_id: str, split: str) -> np.ndarray:
@@ -265,7 +301,7 @@ class Session:
         if n == 0:
             return float("nan"), None
         if self._eval is None:
-            rows = min(n, 1024, max(len(getattr(self.data, f"x_{s}")) for s in ("train", "val", "test")))
+            rows = self.rows_that_fit(min(n, EVAL_ROWS, max(len(getattr(self.data, f"x_{s}")) for s in ("train", "val", "test"))))
             low = lower(self.doc, rows, analysis=self.analysis, weights=self.last_finite, training=False)
             self._eval = (low, Engine(low.program, self.device))
         low, engine = self._eval
@@ -322,11 +358,13 @@ def _adapter_name() -> str:
 
 class Predictor:
     """Forward-only runs of a Session's graph on arbitrary rows (the decision-boundary grid):
-    returns the first loss's prediction input for each row."""
+    returns the first loss's prediction input for each row, `rows` at a time (fewer where a
+    batch that large would not fit a buffer)."""
 
     def __init__(self, session: Session, rows: int):
         from gpu.engine import Engine
         self.s = session
+        rows = session.rows_that_fit(rows)
         self.low = lower(session.doc, rows, analysis=session.analysis, weights=session.last_finite)
         self.engine = Engine(self.low.program, session.device)
         loss = self.low.losses[0]
@@ -335,12 +373,19 @@ class Predictor:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         self.engine.copy_from(self.s.engine, list(self.s.low.persistent))
-        for node in self.low.feeds:
-            role = get_kind(self.s.doc.nodes[node].kind).role
-            size = self.low.program.tensors[self.low.feeds[node]].size
-            data = x if role == "data" else np.zeros(size)
-            self.engine.write(self.low.feeds[node], np.asarray(data, dtype=np.float32).ravel()[:size])
-        return self.engine.run(["forward"], read=(self.pred,)).result()[self.pred].reshape(self.low.batch, -1)
+        rows = self.low.batch
+        out = []
+        for start in range(0, len(x), rows):
+            part = np.zeros((rows, *x.shape[1:]), dtype=np.float32)
+            part[: len(x) - start] = x[start:start + rows]
+            for node in self.low.feeds:
+                role = get_kind(self.s.doc.nodes[node].kind).role
+                size = self.low.program.tensors[self.low.feeds[node]].size
+                data = part if role == "data" else np.zeros(size)
+                self.engine.write(self.low.feeds[node], np.asarray(data, dtype=np.float32).ravel()[:size])
+            got = self.engine.run(["forward"], read=(self.pred,)).result()[self.pred].reshape(rows, -1)
+            out.append(got[: len(x) - start])
+        return np.concatenate(out)
 
     def close(self) -> None:
         self.engine.destroy()

@@ -527,15 +527,21 @@ def apply_layers(low, chain: Chain) -> None:
 
 # ---------------------------------------------------------------------------- entry point
 
-def fuse(low, doc) -> str | None:
+def _flat_bytes(prog: Program, chain: Chain) -> int:
+    """The largest flat buffer a rewrite makes: all parameters (or their gradients) in one."""
+    return 4 * _layout(chain.params, {p: prog.tensors[p].size for p in chain.params})[1]
+
+
+def fuse(low, doc, max_binding: int | None = None) -> str | None:
     """Rewrite the training Program `low.program` in place with a faster equivalent. Returns the
-    rewrite applied, or None (the plain Program stays)."""
+    rewrite applied, or None (the plain Program stays, as it does when the flat parameter
+    buffer would be larger than `max_binding` bytes)."""
     if not enabled() or "optimizer" not in low.program.meta:
         return None
     if low.program.meta["optimizer"]["name"] not in OPTIMIZERS:
         return None
     chain = find_chain(low, doc)
-    if chain is None:
+    if chain is None or (max_binding is not None and _flat_bytes(low.program, chain) > max_binding):
         return None
     if whole_step_fits(chain):
         apply_whole_step(low, chain)

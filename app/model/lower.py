@@ -196,7 +196,7 @@ def _needs_grad(doc, analysis) -> set[tuple[str, str]]:
 def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None = None,
           data_rows: int | None = None, optimizer: dict | None = None,
           gradients: bool | None = None, training: bool | None = None,
-          fuse: bool = True) -> Lowered:
+          fuse: bool = True, max_binding: int | None = None) -> Lowered:
     """Build the Program for one training step: forward, backward and, when optimizer settings
     are given, the update. gradients=False (the default without an optimizer) gives forward only.
 
@@ -209,7 +209,8 @@ def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None
 
     fuse: a training program (optimizer and data_rows given) is rewritten by app/model/fused.py
     into fewer, generated kernels with the same tensors and results, where the graph allows;
-    program.meta["train_phases"] then names the phases one step runs.
+    program.meta["train_phases"] then names the phases one step runs. max_binding: the most
+    bytes one buffer may hold; a rewrite that would gather tensors into a larger one is skipped.
     """
     from .shapes import analyse
     a = analysis or analyse(doc)
@@ -290,7 +291,7 @@ def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None
     low = Lowered(prog, batch, a.order, outputs, params, feeds, losses, stats, buffers, training)
     if fuse and optimizer is not None and data_rows is not None:
         from .fused import fuse as fuse_program
-        fuse_program(low, doc)
+        fuse_program(low, doc, max_binding)
     return low
 
 

@@ -1,0 +1,57 @@
+"""Tensor sizes checked against the adapter's per-buffer limit before anything is built.
+
+Every weight, its gradient and optimizer state, and every activation lives in one GPU buffer,
+and an adapter binds at most `max-storage-buffer-binding-size` bytes of one (128 MiB on
+lavapipe). A layer too wide for that must be refused by name, before numpy tries to draw
+gigabytes of initial weights and dies in a MemoryError.
+"""
+from __future__ import annotations
+
+import math
+
+from .shapes import Problem
+
+BYTES_PER_NUMBER = 4            # float32 on the GPU
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def _numbers(shape) -> str:
+    dims = "×".join(str(d) for d in shape)
+    total = math.prod(shape)
+    return f"{dims} = {total:,} numbers" if len(shape) > 1 else f"{total:,} numbers"
+
+
+def size_problems(analysis, batch: int, limit_bytes: int) -> list[Problem]:
+    """A Problem for each weight or activation (at `batch` rows) larger than one buffer may be."""
+    limit = f"this adapter holds at most {human_bytes(limit_bytes)} in one buffer"
+    problems = []
+    for node_id in analysis.order:
+        for w in analysis.weights.get(node_id, []):
+            shape = tuple(w.shape)
+            if math.prod(shape) * BYTES_PER_NUMBER > limit_bytes:
+                problems.append(Problem(node_id, w.name, (
+                    f"this weight is {_numbers(shape)} "
+                    f"({human_bytes(math.prod(shape) * BYTES_PER_NUMBER)}); {limit}. Make the layer smaller.")))
+    for (node_id, port), shape in analysis.shapes.items():
+        if None not in shape:       # not per sample: a parameter's output is its weight, above
+            continue
+        rows = tuple(batch if d is None else d for d in shape)
+        if math.prod(rows) * BYTES_PER_NUMBER > limit_bytes:
+            problems.append(Problem(node_id, port, (
+                f"a batch of this output is {_numbers(rows)} "
+                f"({human_bytes(math.prod(rows) * BYTES_PER_NUMBER)}); {limit}. "
+                f"Lower the batch size or make the layer smaller.")))
+    return problems
+
+
+def widest_sample(analysis) -> int:
+    """Numbers per sample in the largest per-sample tensor: what one more row of a batch costs."""
+    return max((math.prod(1 if d is None else d for d in shape)
+                for shape in analysis.shapes.values() if None in shape), default=1)
