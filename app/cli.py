@@ -15,14 +15,23 @@ def cmd_validate(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     a = analyse(doc)
-    if a.problems:
-        print(f"{args.graph}: {len(a.problems)} problem{'s' if len(a.problems) != 1 else ''}", file=sys.stderr)
-        for p in a.problems:
+    problems = [str(p) for p in a.problems] + settings_problems(doc.training)
+    if problems:
+        print(f"{args.graph}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
+        for p in problems:
             print(f"  {p}", file=sys.stderr)
         return 1
     print(f"{args.graph}: ok")
     print(describe(doc, a))
     return 0
+
+
+def settings_problems(training: dict) -> list[str]:
+    """What `train` would refuse in the training settings, found without loading the data."""
+    from .model.datasets import validate_spec
+    from .model.optim import validate_settings
+    return (validate_settings(training.get("optimizer", {}))
+            + validate_spec(training.get("dataset", {"name": "digits"})))
 
 
 def cmd_adapters(args) -> int:

@@ -124,3 +124,22 @@ def test_the_editor_says_why_it_cannot_open(monkeypatch, tmp_path):
     if _sys.platform.startswith("linux"):
         assert "no display" in editor_problem([]) and "xvfb-run" in editor_problem([])
         assert main([]) == 2
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda t: t["optimizer"].update(lr=-1), "training.optimizer.lr: expected a number > 0, got -1"),
+    (lambda t: t["optimizer"].update(lr="fast"), "training.optimizer.lr: expected a number > 0, got \"fast\""),
+    (lambda t: t["optimizer"].update(name="bogus"), "training.optimizer.name: expected one of"),
+    (lambda t: t["dataset"].update(test_ratio=1.5), "training.dataset.test_ratio: expected"),
+    (lambda t: t["dataset"].update(samples=-10), "training.dataset.samples: expected"),
+    (lambda t: t["dataset"].update(colour="red"), "training.dataset.colour: not an option of spiral"),
+    (lambda t: t["dataset"].update(name="mnist_fashion"), "training.dataset.name: unknown built-in dataset 'mnist_fashion'"),
+])
+def test_training_settings_that_train_refuses_are_refused(tmp_path, capsys, change, expected):
+    """validate says what train would say, without loading the data or touching the GPU."""
+    bad = corrupt(tmp_path, "spiral.json", lambda d: change(d["training"]))
+    assert run(["validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}: 1 problem\n" in err and f"  {expected}" in err, err
+    assert run(["train", str(bad), "--epochs", "1"]) == 1
+    assert expected in capsys.readouterr().err

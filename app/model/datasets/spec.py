@@ -74,7 +74,8 @@ def validate_spec(spec: dict) -> list[str]:
     if kind == "idx" and (spec.get("test_path") is None) != (spec.get("test_labels") is None):
         problems.append(f"{PREFIX}: \"test_path\" and \"test_labels\" go together; give both or neither")
     ratios = [spec.get(k, COMMON[k].default) for k in ("val_ratio", "test_ratio")]
-    if all(is_number(r) for r in ratios) and sum(ratios) >= 1:
+    ratio_ok = not any(p.startswith((f"{PREFIX}.val_ratio:", f"{PREFIX}.test_ratio:")) for p in problems)
+    if ratio_ok and all(is_number(r) for r in ratios) and sum(ratios) >= 1:   # each alone said already
         problems.append(f"{PREFIX}: val_ratio + test_ratio must be below 1, got {ratios[0]} + {ratios[1]}")
     return problems
 
