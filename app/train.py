@@ -130,7 +130,7 @@ class Run:
             train_time += time.perf_counter() - t_epoch
         test_loss, test_acc = s.evaluate("test")
         train_loss = self.rows[-1]["train_loss"] if self.rows else float("nan")
-        problem = self.write_outputs()
+        problem = self.write_outputs(failed=status == 1)
         if problem:
             status, error = status or 1, error or problem
         result = {"test_accuracy": test_acc, "test_loss": test_loss, "train_loss": train_loss, "steps": s.step,
@@ -174,11 +174,17 @@ class Run:
             sys.stderr.write(f"{start}epoch {epoch + 1}/{s.epochs} step {s.step} train loss {train_loss:.4f} "
                              f"test loss {test_loss:.4f}{acc}{' ' * 30 if tty else ''}\n")
 
-    def write_outputs(self) -> str | None:
+    def write_outputs(self, failed: bool = False) -> str | None:
         """Write each output asked for, each atomically and each on its own (one failing
-        doesn't cost the other); returns the first problem, or None."""
+        doesn't cost the other); returns the first problem, or None. A failed run's last
+        finite weights don't replace a weights file already there: they go beside it."""
         problems = []
-        for path, what, write in ((self.args.weights_out, "weights", lambda p: save_weights(p, self.s.final_weights())),
+        weights_out = self.args.weights_out
+        if failed and weights_out and os.path.exists(weights_out):
+            p = Path(weights_out)
+            weights_out = str(p.with_name(f"{p.stem}.last-finite{p.suffix}"))
+            self.say(f"the run failed, so {self.args.weights_out} is left as it was")
+        for path, what, write in ((weights_out, "weights", lambda p: save_weights(p, self.s.final_weights())),
                                   (self.args.metrics_out, "metrics", self._write_metrics)):
             if not path:
                 continue

@@ -131,6 +131,20 @@ def test_huge_learning_rate_exits_nonzero_and_writes_finite_weights(gpu_device, 
     assert all(np.all(np.isfinite(v)) for v in w.values())
 
 
+def test_a_failed_run_leaves_an_existing_weights_file_and_writes_beside_it(gpu_device, tmp_path):
+    out = tmp_path / "w.safetensors"
+    rng = np.random.default_rng(0)
+    save_weights(out, {k: rng.normal(0, 0.3, v) for k, v in shapes(DIGITS).items()})
+    before = out.read_bytes()
+    proc = wiregrad("train", DIGITS, "--lr", "1e6", "--optimizer", "sgd", "--weights-in", out, "--weights-out", out)
+    assert proc.returncode == 1 and "NaN or infinite" in proc.stderr, proc.stderr
+    assert out.read_bytes() == before
+    beside = tmp_path / "w.last-finite.safetensors"
+    assert f"{out} is left as it was" in proc.stderr and f"weights written to {beside}" in proc.stderr, proc.stderr
+    w = load_weights(beside, shapes(DIGITS))
+    assert all(np.all(np.isfinite(v)) for v in w.values())
+
+
 def interrupt(tmp_path, after: str):
     """Train spiral.json (for 100000 epochs) with weights and metrics out; SIGINT once a stderr line
     containing `after` appears. Returns (exit code, stderr, metrics rows, weights)."""
