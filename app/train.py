@@ -67,6 +67,13 @@ def train_main(args) -> int:
     return Run(session, args).go()
 
 
+def _held_out(loss, accuracy) -> str:
+    """' test loss 0.1234 accuracy 0.9700', or '' where there is no test split."""
+    if loss is None:
+        return ""
+    return f" test loss {loss:.4f}" + (f" accuracy {accuracy:.4f}" if accuracy is not None else "")
+
+
 class Run:
     def __init__(self, session: Session, args):
         self.s, self.args = session, args
@@ -141,8 +148,8 @@ class Run:
         if self.args.json:
             print(json.dumps({k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in result.items()}))
         else:
-            acc = f", accuracy {test_acc:.4f}" if test_acc is not None else ""
-            print(f"test loss {test_loss:.4f}{acc} after {s.step} steps ({result['steps_per_second']:.0f} steps/s)")
+            figures = _held_out(test_loss, test_acc).strip() if len(s.data.x_test) else f"train loss {train_loss:.4f}"
+            print(f"{figures} after {s.step} steps ({result['steps_per_second']:.0f} steps/s)")
         s.close()
         return status
 
@@ -162,17 +169,17 @@ class Run:
 
     def epoch_done(self, epoch, train_loss) -> None:
         s = self.s
-        val_loss, val_acc = s.evaluate("val") if len(s.data.x_val) else (float("nan"), None)
-        test_loss, test_acc = s.evaluate("test")
+        # a split the dataset doesn't have is an empty cell in the CSV, not "nan"
+        val_loss, val_acc = s.evaluate("val") if len(s.data.x_val) else (None, None)
+        test_loss, test_acc = s.evaluate("test") if len(s.data.x_test) else (None, None)
         row = {"epoch": epoch + 1, "step": s.step, "train_loss": train_loss, "val_loss": val_loss,
                "val_accuracy": val_acc, "test_loss": test_loss, "test_accuracy": test_acc}
         self.rows.append(row)
         if not self.quiet:
-            acc = f" accuracy {test_acc:.4f}" if test_acc is not None else ""
             tty = sys.stderr.isatty()      # over the progress bar on a terminal; plain lines in a log
             start = "\r" if tty else ""
-            sys.stderr.write(f"{start}epoch {epoch + 1}/{s.epochs} step {s.step} train loss {train_loss:.4f} "
-                             f"test loss {test_loss:.4f}{acc}{' ' * 30 if tty else ''}\n")
+            sys.stderr.write(f"{start}epoch {epoch + 1}/{s.epochs} step {s.step} train loss {train_loss:.4f}"
+                             f"{_held_out(test_loss, test_acc)}{' ' * 30 if tty else ''}\n")
 
     def write_outputs(self, failed: bool = False) -> str | None:
         """Write each output asked for, each atomically and each on its own (one failing

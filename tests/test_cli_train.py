@@ -265,3 +265,16 @@ def test_a_pipe_or_device_as_weights_out_fails_before_training(gpu_device, tmp_p
     assert f"--weights-out {fifo}" in proc.stderr and "not a regular file" in proc.stderr, proc.stderr
     assert "training on" not in proc.stderr
     assert fifo.is_fifo()
+
+
+def test_without_a_test_split_no_nan_is_printed_and_the_csv_cells_are_empty(gpu_device, tmp_path):
+    doc = json.loads(SPIRAL.read_text("utf-8"))
+    doc["training"]["dataset"]["test_ratio"] = 0
+    graph = tmp_path / "spiral_all_train.json"
+    graph.write_text(json.dumps(doc), "utf-8")
+    proc = wiregrad("train", graph, "--epochs", 1, "--metrics-out", tmp_path / "m.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert "nan" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("train loss ") and "test loss" not in proc.stderr
+    row, = read_csv(tmp_path / "m.csv")
+    assert row["test_loss"] == row["test_accuracy"] == row["val_loss"] == "" and float(row["train_loss"]) > 0

@@ -166,6 +166,7 @@ def test_train_to_the_end_pauses_and_evaluates_each_epoch(window, gpu_device, qt
     c.refresh()
     assert c.history.get("accuracy/test") is not None and len(c.history.get("accuracy/test")) == 2
     assert "Test accuracy" in c.panel.status.text() and "Finished 2 epochs" in c.panel.status.text()
+    assert "· 2.0 of 2 epochs\n" in c.panel.status.text(), c.panel.status.text()
     # the x axis in epochs: the same points divided by steps per epoch
     c.panel.x_epochs.setChecked(True)
     c.refresh()
@@ -357,6 +358,8 @@ def test_settings_changed_mid_run_epochs_live_others_after_reset(window, gpu_dev
     assert s.step % s.steps_per_epoch == 0 and s.step < 50 * s.steps_per_epoch
     c.refresh()
     assert "Finished 2 epochs" in p.status.text(), p.status.text()
+    if s.step > 2 * s.steps_per_epoch:       # it had passed 2 when the epochs were lowered
+        assert "epochs (past the 2 set)" in p.status.text(), p.status.text()
     stop_and_wait(qtbot, c)
 
 

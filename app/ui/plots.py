@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .history import History
 
@@ -122,9 +122,12 @@ class _Plot(QWidget):
         self._bounds: dict[str, tuple] = {}
         self._dirty = False
         self.fixed_y: tuple[float, float] | None = None
-        self.legend = self.item.addLegend(offset=(-8, 8), labelTextSize="8pt",
-                                          labelTextColor=self.plot.getAxis("left").textPen().color(),
-                                          brush=_faint(self.plot.backgroundBrush().color(), 200))
+        # the legend sits beside the plot, not over it: inside, it covered the newest points
+        self.legend = pg.LegendItem(labelTextSize="8pt", labelTextColor=self.plot.getAxis("left").textPen().color(),
+                                    frame=False)
+        self.legend.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)   # its rows, not the plot's height
+        self.item.legend = self.legend          # named curves join it (PlotItem.addItem)
+        self.item.layout.addItem(self.legend, 2, 3, Qt.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         bar = QHBoxLayout()

@@ -525,13 +525,21 @@ class TrainingController(QObject):
         else:
             pace = f"{self.state.capitalize()} · {adapter}"
         text = ((self.stop_message + "\n" if self.stop_message else "")
-                + f"Step {m['step']:,} · epoch {m['epoch']:.2f} of {epochs}\n"
+                + f"Step {m['step']:,} · {self._epochs_text(m['epoch'], epochs)}\n"
                 + f"Loss {m['loss']:.4g} (last batch)\n"
                 + (f"Test accuracy {acc:.1%} (at epoch {self.last_eval['epoch']:.0f})\n" if acc is not None else "")
                 + pace)
         if text != self.panel.status.text():
             self.panel.status.setText(text)
             self.panel.status.setToolTip(self.stop_detail if self.stop_message else f"Adapter: {self.info.get('adapter', '?')}")
+
+    @staticmethod
+    def _epochs_text(done: float, epochs: int) -> str:
+        """'12.4 of 100 epochs'; past the end (Resume goes on one epoch at a time, or the
+        epochs were lowered mid-run) it says so rather than '101 of 100'."""
+        if done <= epochs:
+            return f"{done:.1f} of {epochs} epochs"
+        return f"{done:.1f} epochs (past the {epochs} set)"
 
     def _show_flow(self, m):
         """Each wire shows ‖dC/d(the tensor it carries)‖; each node its ‖dC/dθ‖ (root of the
