@@ -548,12 +548,14 @@ def fmt(v, spec=".0f", width=10):
 def print_table(result: dict) -> None:
     print(f"\nadapter: {result['adapter']}")
     print(f"machine: {result['machine']['cpu']}, {result['machine']['cores']} cores; "
-          f"torch {result['torch_version'] or 'not installed'} with {result['torch_threads']} threads"
+          + (f"torch {result['torch_version']} with {result['torch_threads']} threads" if result["torch_version"]
+             else "PyTorch not installed (pip install -e '.[bench]'): Wiregrad's figures alone")
           + (f" on {result['torch_device']}" if result.get("torch_device") not in (None, "cpu") else ""))
     w = result.get("workloads", {})
     if w:
         t = result["torch_threads"]
-        print(f"\n{'workload':<18}{'batch':>6}{'disp/step':>10}{'wiregrad/s':>12}{f'torch {t}t/s':>13}"
+        torch_head = f"torch {t}t/s" if t else "torch/s"
+        print(f"\n{'workload':<18}{'batch':>6}{'disp/step':>10}{'wiregrad/s':>12}{torch_head:>13}"
               f"{'torch 1t/s':>12}{'ratio':>8}{'vs best':>9}")
         for key, r in w.items():
             pt = r["torch"]["steps_per_s"] if r["torch"] else None
