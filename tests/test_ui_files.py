@@ -177,6 +177,29 @@ def test_close_and_new_ask_to_save(window, tmp_path, answer):
     w.ask_save_changes = lambda: "discard"
 
 
+@pytest.mark.parametrize("answer", ["cancel", "discard"])
+def test_ctrl_c_in_the_terminal_closes_the_window_as_its_close_button_does(window, qtbot, answer):
+    """SIGINT asks to save unsaved changes like a close does; cancelling keeps the editor open."""
+    from PySide6.QtWidgets import QApplication
+    from app.ui.main_window import close_on_interrupt
+    w = window
+    edit(w)
+    asked = []
+    w.ask_save_changes = lambda: asked.append(1) or answer
+    previous = signal.getsignal(signal.SIGINT)
+    wake = close_on_interrupt(QApplication.instance())
+    try:
+        signal.raise_signal(signal.SIGINT)
+        qtbot.waitUntil(lambda: bool(asked), timeout=3000)
+        settle()
+        assert w.isVisible() == (answer == "cancel")
+    finally:
+        wake.stop()
+        wake.deleteLater()
+        signal.signal(signal.SIGINT, previous)
+        w.ask_save_changes = lambda: "discard"
+
+
 # ---- autosave and recovery ------------------------------------------------------------------------
 
 CHILD = r"""

@@ -13,6 +13,7 @@ Dialogs go through small `ask_*` / `show_error` methods so that tests can answer
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -691,6 +692,17 @@ def start_editor(argv: list[str], adapter_probe=adapter_name_warmed) -> MainWind
     return window
 
 
+def close_on_interrupt(app: QApplication) -> QTimer:
+    """Ctrl-C in the terminal closes the windows as the close button does (each asks to save
+    unsaved changes). Python runs signal handlers only between bytecodes, so a timer wakes
+    the interpreter from Qt's event loop a few times a second; returned to keep it alive."""
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, app.closeAllWindows))
+    wake = QTimer(app)
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    return wake
+
+
 def run_editor(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "wiregrad", *argv])
     app.setOrganizationName(APP)
@@ -698,4 +710,5 @@ def run_editor(argv: list[str]) -> int:
     app.setApplicationDisplayName(APP)
     _apply_theme(app)
     start_editor(app.arguments()[1:])
+    close_on_interrupt(app)
     return app.exec()
