@@ -121,6 +121,9 @@ def test_an_undo_while_a_wire_is_being_drawn_drops_the_wire(window):
 
 
 def test_problems_get_a_badge_and_the_offending_port_is_marked(window):
+    settle()
+    assert window.problems_button.text() == "Empty graph"           # not a red "1 problem" at the start
+    assert window.problems_button.styleSheet() == "" and "palette" in window.problems_button.toolTip()
     window.editor.add_node("dense", (0, 0))
     settle()
     item = window.canvas.graph.nodes["dense1"]

@@ -253,6 +253,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.editor.analysed.connect(self._show_analysis)
+        self._show_analysis(self.editor.analysis)      # the first document's, before any edit
         self.editor.refused.connect(self.canvas.show_reason)
         self.canvas.message.connect(self._status)
         self.canvas.quick_add_requested.connect(self._quick_add_at)
@@ -289,7 +290,12 @@ class MainWindow(QMainWindow):
 
     def _show_analysis(self, analysis) -> None:
         n = len(analysis.problems)
-        if n:
+        if not self.document.nodes:       # a fresh start is not an error: no red "1 problem" yet
+            self.problems_button.setIcon(icon("ok"))
+            self.problems_button.setText("Empty graph")
+            self.problems_button.setStyleSheet("")
+            self.problems_button.setToolTip("Drag layers from the palette onto the canvas, or press Tab on it.")
+        elif n:
             self.problems_button.setIcon(icon("problem"))
             self.problems_button.setText(f"{n} problem{'s' if n != 1 else ''}")
             self.problems_button.setStyleSheet(f"color: {colors().error.name()}")
