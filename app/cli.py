@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from .model.graphfile import GraphFileError, load
-from .model.shapes import analyse, describe
+from .model.shapes import analyse, describe, problem_lines
 
 
 def cmd_validate(args) -> int:
@@ -15,7 +15,7 @@ def cmd_validate(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     a = analyse(doc)
-    problems = [str(p) for p in a.problems] + settings_problems(doc.training)
+    problems = problem_lines(a.problems) + settings_problems(doc.training)
     if problems:
         print(f"{args.graph}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
         for p in problems:

@@ -12,7 +12,7 @@ from .model import reference
 from .model.layers import get_kind
 from .model.lower import grad_name, init_weights, lower
 from .model.sizes import size_problems
-from .model.shapes import analyse
+from .model.shapes import analyse, problem_lines
 
 
 @dataclass
@@ -64,7 +64,7 @@ def engine_gradients(doc, a, weights: dict, feeds: dict, batch: int, device=None
 def check(doc, batch: int = 4, samples: int = 12, seed: int = 0, eps: float = 1e-6, device=None) -> list[TensorCheck]:
     a = analyse(doc)
     if a.problems:
-        raise ValueError("the graph has problems:\n" + "\n".join(f"  {p}" for p in a.problems))
+        raise ValueError("the graph has problems:\n" + "\n".join(f"  {p}" for p in problem_lines(a.problems)))
     from gpu.device import get_device
     too_large = size_problems(a, batch, (device or get_device()).limits["max-storage-buffer-binding-size"])
     if too_large:     # before numpy draws the weights (a MemoryError otherwise)

@@ -17,7 +17,7 @@ from .model.datasets import load_dataset
 from .model.layers import get_kind
 from .model.lower import grad_name, lower
 from .model.optim import hyper_vector, validate_settings
-from .model.shapes import Problem, analyse
+from .model.shapes import Problem, analyse, problem_lines
 from .model.sizes import human_bytes, size_problems, widest_sample
 
 EVAL_ROWS = 1024          # the most rows one evaluation batch holds
@@ -87,7 +87,7 @@ class Session:
         self.analysis = analyse(self.doc)
         if self.analysis.problems:
             first = self.analysis.problems[0]
-            raise TrainingError("the graph has problems:\n" + "\n".join(f"  {p}" for p in self.analysis.problems),
+            raise TrainingError("the graph has problems:\n" + "\n".join(f"  {p}" for p in problem_lines(self.analysis.problems)),
                                 first.node)
         self.data = load_dataset(t.get("dataset", {"name": "digits"}), Path(base_dir) if base_dir else None)
         problems = check_binding(self.doc, self.analysis, self.data)

@@ -93,6 +93,9 @@ def test_cycle_names_the_nodes_in_it():
     # nodes downstream of the cycle are not blamed for it; the rest is still analysed
     assert {p.node for p in a.problems} == {"dense1", "relu1", "dense2"}
     assert ("target1", "y") in a.shapes
+    # each node carries it (for its badge); a listing says it once
+    from app.model.shapes import problem_lines
+    assert problem_lines(a.problems) == ["dense1, relu1, dense2: are part of a cycle: dense1 -> relu1 -> dense2 -> dense1"]
     assert "dense1" not in a.order
 
 

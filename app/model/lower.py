@@ -20,7 +20,7 @@ import numpy as np
 from gpu.program import Binding, Dispatch, Program, Tensor, groups_1d
 from .layers import get_kind
 from .layers.spec import feature_size
-from .shapes import analyse
+from .shapes import analyse, problem_lines
 
 
 class LoweringError(ValueError):
@@ -215,7 +215,7 @@ def lower(doc, batch: int, *, analysis=None, seed: int = 0, weights: dict | None
     from .shapes import analyse
     a = analysis or analyse(doc)
     if a.problems:
-        raise LoweringError("the graph has problems:\n" + "\n".join(f"  {p}" for p in a.problems))
+        raise LoweringError("the graph has problems:\n" + "\n".join(f"  {p}" for p in problem_lines(a.problems)))
     if batch < 1:
         raise LoweringError(f"batch size must be >= 1, got {batch}")
     prog = Program()

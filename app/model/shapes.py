@@ -102,6 +102,24 @@ def _cycles(doc: Document, left: list[str]) -> list[list[str]]:
     return cycles
 
 
+def problem_lines(problems: list[Problem]) -> list[str]:
+    """One line per problem, except that a message shared by several nodes (a cycle's, on
+    each node in it for the badges) is one line naming them all."""
+    nodes: dict[str, list[str]] = {}
+    for p in problems:
+        if p.node and not p.port:
+            nodes.setdefault(p.message, []).append(p.node)
+    lines, said = [], set()
+    for p in problems:
+        if p.node and not p.port and len(nodes[p.message]) > 1:
+            if p.message not in said:
+                said.add(p.message)
+                lines.append(f"{', '.join(nodes[p.message])}: {p.message.replace('is part of', 'are part of')}")
+        else:
+            lines.append(str(p))
+    return lines
+
+
 def analyse(doc: Document) -> Analysis:
     a = Analysis()
     a.order, cycles = topological_order(doc)
