@@ -67,6 +67,13 @@ def _number(kind, low, inclusive=True, what=None):
     return parse
 
 
+def _file_name(text: str) -> str:
+    """An argparse type: a path that is not empty (an empty one would silently write nothing)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file name, got an empty one")
+    return text
+
+
 POSITIVE = _number(int, 1, what="a whole number")
 SEED = _number(int, 0, what="a whole number")       # also: epochs, where 0 means evaluate only
 
@@ -86,9 +93,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=_number(float, 0, inclusive=False, what="a number"))
     t.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam", "adamw"])
     t.add_argument("--seed", type=SEED)
-    t.add_argument("--weights-in", help="start from these weights (.safetensors)")
-    t.add_argument("--weights-out", help="write the trained weights here (.safetensors)")
-    t.add_argument("--metrics-out", help="write per-epoch metrics here (.csv)")
+    t.add_argument("--weights-in", type=_file_name, help="start from these weights (.safetensors)")
+    t.add_argument("--weights-out", type=_file_name, help="write the trained weights here (.safetensors)")
+    t.add_argument("--metrics-out", type=_file_name, help="write per-epoch metrics here (.csv)")
     t.add_argument("--json", action="store_true", help="print one JSON object with the results as the last line")
     t.set_defaults(func=cmd_train)
 

@@ -278,3 +278,12 @@ def test_without_a_test_split_no_nan_is_printed_and_the_csv_cells_are_empty(gpu_
     assert proc.stdout.startswith("train loss ") and "test loss" not in proc.stderr
     row, = read_csv(tmp_path / "m.csv")
     assert row["test_loss"] == row["test_accuracy"] == row["val_loss"] == "" and float(row["train_loss"]) > 0
+
+
+@pytest.mark.parametrize("flag", ["--weights-out", "--metrics-out", "--weights-in"])
+def test_an_empty_file_name_is_refused_not_ignored(flag, capsys):
+    from app.cli import run
+    with pytest.raises(SystemExit) as e:
+        run(["train", str(SPIRAL), flag, ""])
+    assert e.value.code == 2
+    assert f"{flag}: expected a file name, got an empty one" in capsys.readouterr().err
