@@ -80,6 +80,13 @@ def test_npz_not_a_zip(tmp_path):
     assert "broken.npz" in _error({"path": str(p)})
 
 
+def test_a_csv_read_as_npz_says_it_looks_like_text_not_pickle(tmp_path):
+    p = tmp_path / "data.csv"
+    p.write_text("a,b,label\n1,2,0\n3,4,1\n")
+    msg = _error({"path": str(p), "format": "npz"})
+    assert "data.csv: not a NumPy .npy or .npz file: it starts like text (a CSV file?" in msg and "pickle" not in msg
+
+
 def test_npy_features_and_labels_files(tmp_path):
     np.save(tmp_path / "x.npy", np.ones((4, 3), np.float32))
     np.save(tmp_path / "y.npy", np.array([0, 1, 1, 0]))

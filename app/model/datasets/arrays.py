@@ -96,11 +96,25 @@ def _load(path: Path):
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
     except ValueError as e:
-        if "allow_pickle" in str(e):
+        if "allow_pickle" not in str(e):
+            raise DatasetError(f"{path}: not a readable NumPy file: {e}") from None
+        # numpy tries pickle on whatever is neither .npy nor .npz: say which it is
+        with open(path, "rb") as f:
+            head = f.read(512)
+        if head.startswith(b"\x93NUMPY"):
             raise DatasetError(_object_message(path, "the array")) from None
-        raise DatasetError(f"{path}: not a readable NumPy file: {e}") from None
+        looks = "text (a CSV file? set the format to csv, or leave it out)" if _is_text(head) else "something else"
+        raise DatasetError(f"{path}: not a NumPy .npy or .npz file: it starts like {looks}") from None
     except (OSError, EOFError, zipfile.BadZipFile) as e:
         raise DatasetError(f"{path}: not a readable NumPy file: {e}") from None
+
+
+def _is_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in head
 
 
 def _member(f, path: Path, key: str) -> np.ndarray:
