@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -55,9 +56,21 @@ def inspect_main(argv: list[str]) -> int:
     try:
         print(load_dataset(_spec(args)).summary())
     except DatasetError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_in_flags(str(e))}", file=sys.stderr)
         return 1
     return 0
+
+
+FLAGS = {"label": "--label", "delimiter": "--delimiter", "header": "--no-header", "labels": "--labels",
+         "size": "--size", "missing": "--missing", "format": "--format", "path": "PATH"}
+
+
+def _in_flags(message: str) -> str:
+    """A spec problem in the words of this command: '--delimiter: ...', not 'training.dataset.delimiter: ...'."""
+    for key, flag in FLAGS.items():
+        message = message.replace(f"training.dataset.{key}:", f"{flag}:")
+    message = re.sub(r"not an option of (\w+); its options are: .*", r"not an option for \1 data", message)
+    return message.replace(", or null to detect it", ", or leave it out to detect it")
 
 
 if __name__ == "__main__":

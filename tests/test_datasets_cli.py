@@ -32,3 +32,14 @@ def test_inspect_bad_file_exits_1_with_message(tmp_path, capsys):
 def test_inspect_usage_error_returns_2(capsys):
     assert inspect_main([]) == 2
     assert "usage: wiregrad data inspect" in capsys.readouterr().err
+
+
+def test_option_problems_name_the_flag_not_the_json_key(tmp_path, capsys):
+    p = tmp_path / "pets.csv"
+    p.write_text("weight,height,kind\n4,30,cat\n30,60,dog\n")
+    assert inspect_main([str(p), "--delimiter", ";;"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --delimiter: expected one character") and "training.dataset" not in err
+    assert "null" not in err, err
+    assert inspect_main([str(p), "--size", "8", "8"]) == 1
+    assert capsys.readouterr().err.strip() == "error: --size: not an option for csv data"
