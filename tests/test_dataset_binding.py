@@ -105,6 +105,16 @@ def test_logits_narrower_than_the_classes(iris):
     assert problems(graph(units=5), iris) == []          # wider is allowed: unused classes
 
 
+def test_a_label_column_with_one_class_is_refused(tmp_path):
+    csv = tmp_path / "one.csv"
+    csv.write_text("a,b,c,d,kind\n" + "".join(f"{i},{i % 3},{i % 5},{i % 7},cat\n" for i in range(20)))
+    one = load_dataset({"path": str(csv), "test_ratio": 0})
+    assert one.num_classes == 1
+    assert problems(graph(), one) == [
+        "target1.y: the dataset's labels hold one class only ('cat'); a classifier needs at least two: "
+        "is the label column the right one?"]
+
+
 def test_no_input_node(iris):
     doc = graph()
     doc.remove_node("input1")

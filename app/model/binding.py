@@ -22,6 +22,10 @@ def check_binding(doc, analysis, dataset) -> list[Problem]:
         params = doc.nodes[n].params
         losses = {get_kind(doc.nodes[e.dst].kind).name: e.dst for e in doc.consumers(n)}
         if dataset.task == "classification":
+            if dataset.num_classes == 1:      # almost surely the wrong label column
+                only = f" ({dataset.class_names[0]!r})" if dataset.class_names else ""
+                problems.append(Problem(n, "y", f"the dataset's labels hold one class only{only}; a classifier needs "
+                                                "at least two: is the label column the right one?"))
             if params["labels"] != "classes":
                 problems.append(Problem(n, "y", f"the dataset has class labels ({dataset.num_classes} classes); "
                                                 "set this Target's labels to classes"))
