@@ -119,6 +119,19 @@ def test_weights_in_of_the_wrong_shape_names_the_tensor(gpu_device, tmp_path):
     assert proc.returncode != 0 and "dense3.b" in proc.stderr, proc.stderr
 
 
+def test_weights_of_integer_type_are_refused_by_name(tmp_path):
+    from safetensors.numpy import save_file
+    w = {k: np.zeros(s, np.float32) for k, s in shapes(DIGITS).items()}
+    w["dense1.w"] = np.zeros(shapes(DIGITS)["dense1.w"], np.int8)           # quantised: not castable as is
+    save_file(w, str(tmp_path / "int.safetensors"))
+    from app.model.weights import WeightsError
+    with pytest.raises(WeightsError, match=r"dense1\.w: the file holds int8 numbers; weights must be floating point"):
+        load_weights(tmp_path / "int.safetensors", shapes(DIGITS))
+    w["dense1.w"] = w["dense1.w"].astype(np.float16)                        # a float of any width is fine
+    save_file(w, str(tmp_path / "half.safetensors"))
+    assert load_weights(tmp_path / "half.safetensors", shapes(DIGITS))["dense1.w"].dtype == np.float64
+
+
 def test_huge_learning_rate_exits_nonzero_and_writes_finite_weights(gpu_device, tmp_path):
     out = tmp_path / "w.safetensors"
     # SGD: under the example's Adam a step is bounded by lr and the numbers stay finite

@@ -38,6 +38,9 @@ def load_weights(path: str | os.PathLike, expected: dict[str, tuple]) -> dict[st
             problems.append(f"{name}: missing from the file")
         elif tuple(tensors[name].shape) != tuple(shape):
             problems.append(f"{name}: the file has shape {tuple(tensors[name].shape)}, the graph needs {tuple(shape)}")
+        elif tensors[name].dtype.kind != "f":     # e.g. quantised int8: a plain cast would be wrong
+            problems.append(f"{name}: the file holds {tensors[name].dtype} numbers; weights must be floating "
+                            "point (float16, float32 or float64)")
         elif not np.all(np.isfinite(tensors[name])):
             problems.append(f"{name}: holds NaN or infinite values")
     extra = sorted(set(tensors) - set(expected))
