@@ -329,6 +329,8 @@ def test_quick_resets_keep_a_paused_run_paused_and_say_it_is_ready(window, gpu_d
     QTest.qWait(500)
     assert c.state == "paused" and p.train_button.text() == "Resume" and c.runner.run_id == old
     assert c.last == {} and "Ready at step 0" in p.status.text(), p.status.text()
+    lo, hi = c.loss_plot.item.getViewBox().viewRange()[1]
+    assert c.loss_plot.log and hi - lo >= 4       # empty, log: decades enough that ticks don't pile up
     click(p.train_button)                     # Resume and Pause at once: paused in the end
     click(p.train_button)
     wait_state(qtbot, c, "paused")

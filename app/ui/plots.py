@@ -238,8 +238,9 @@ class _Plot(QWidget):
         self._versions.clear()
         self._bounds.clear()
         self.follow = True
-        # a small neutral range, not the last run's (a log axis over a tiny range lists every tick)
-        self.item.getViewBox().setRange(xRange=(0, 1), yRange=self.fixed_y or ((-1, 1) if self.log else (0, 1)),
+        # a neutral range, not the last run's; a log axis gets five decades (over two or fewer
+        # pyqtgraph labels every minor tick too, and on a short plot they overlap)
+        self.item.getViewBox().setRange(xRange=(0, 1), yRange=self.fixed_y or ((-4, 0.9) if self.log else (0, 1)),
                                         padding=0)
 
 
