@@ -54,8 +54,9 @@ def cmd_gradcheck(args) -> int:
     return gradcheck_main(args)
 
 
-def _number(kind, low, inclusive=True, what=None):
-    """An argparse type: kind (int/float) >= low (or > low), finite, with a plain message."""
+def _number(kind, low, inclusive=True, what=None, high=None):
+    """An argparse type: kind (int/float) >= low (or > low), <= high if given, finite, with a
+    plain message. The bounds are the graph file's (its schema), so a flag takes what a file may."""
     def parse(text):
         try:
             value = kind(text)
@@ -63,6 +64,8 @@ def _number(kind, low, inclusive=True, what=None):
             raise argparse.ArgumentTypeError(f"expected {what or kind.__name__}, got {text!r}") from None
         if value != value or value in (float("inf"), float("-inf")) or (value < low if inclusive else value <= low):
             raise argparse.ArgumentTypeError(f"expected {what or kind.__name__} {'>=' if inclusive else '>'} {low}, got {text}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"expected {what or kind.__name__} <= {high}, got {text}")
         return value
     return parse
 
@@ -75,7 +78,9 @@ def _file_name(text: str) -> str:
 
 
 POSITIVE = _number(int, 1, what="a whole number")
-SEED = _number(int, 0, what="a whole number")       # also: epochs, where 0 means evaluate only
+BATCH = _number(int, 1, what="a whole number", high=1_048_576)
+EPOCHS = _number(int, 0, what="a whole number", high=1_000_000)      # 0 evaluates only
+SEED = _number(int, 0, what="a whole number", high=2**32 - 1)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -88,8 +93,8 @@ def parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a graph file headless")
     t.add_argument("graph")
-    t.add_argument("--epochs", type=SEED, help="0 evaluates the starting (or --weights-in) weights without training")
-    t.add_argument("--batch-size", type=POSITIVE)
+    t.add_argument("--epochs", type=EPOCHS, help="0 evaluates the starting (or --weights-in) weights without training")
+    t.add_argument("--batch-size", type=BATCH)
     t.add_argument("--lr", type=_number(float, 0, inclusive=False, what="a number"))
     t.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam", "adamw"])
     t.add_argument("--seed", type=SEED)

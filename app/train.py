@@ -36,7 +36,10 @@ def _expected_shapes(doc) -> dict:
 
 def output_problem(flag: str, path: str) -> str | None:
     """What would stop writing `path` at the end of the run; checked before training starts."""
-    target, folder = Path(path), Path(path).resolve().parent
+    try:
+        target, folder = Path(path), Path(path).resolve(strict=False).parent
+    except (OSError, RuntimeError):        # RuntimeError: a symlink loop (Python < 3.13)
+        return f"{flag} {path}: a symlink loop; give a file name"
     if not folder.is_dir():
         return f"{flag} {path}: the folder {folder} doesn't exist"
     if target.is_dir():
@@ -48,23 +51,63 @@ def output_problem(flag: str, path: str) -> str | None:
     return None
 
 
+def clash_problem(args) -> str | None:
+    """An output that is the graph, the weights read in (for metrics) or the other output:
+    writing it would destroy a file the user keeps (resuming into --weights-in is fine)."""
+    def same(a, b):
+        try:
+            return bool(a and b) and os.path.realpath(a) == os.path.realpath(b)
+        except (OSError, RuntimeError):
+            return False
+    pairs = (("--weights-out", args.weights_out, "the graph file", args.graph),
+             ("--metrics-out", args.metrics_out, "the graph file", args.graph),
+             ("--metrics-out", args.metrics_out, "--weights-out", args.weights_out),
+             ("--metrics-out", args.metrics_out, "--weights-in", args.weights_in))
+    for flag, path, other, other_path in pairs:
+        if same(path, other_path):
+            return f"{flag} {path}: that is {other}; writing there would replace it. Give another name"
+    return None
+
+
 def train_main(args) -> int:
+    problem = clash_problem(args)
     for flag, path in (("--weights-out", args.weights_out), ("--metrics-out", args.metrics_out)):
-        problem = path and output_problem(flag, path)     # say so now, not after training
-        if problem:
-            print(f"error: {problem}", file=sys.stderr)
-            return 1
+        problem = problem or (path and output_problem(flag, path))     # say so now, not after training
+    if problem:
+        return _setup_failed(args, problem)
     try:
         doc = load(args.graph)
         graph_dir = Path(args.graph).resolve().parent
-        weights = load_weights(args.weights_in, _expected_shapes(doc)) if args.weights_in else None
+        try:
+            weights = load_weights(args.weights_in, _expected_shapes(doc)) if args.weights_in else None
+        except WeightsError as e:
+            raise WeightsError(f"--weights-in {e}") from None
         overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
                      "lr": args.lr, "name": args.optimizer}
         session = Session(doc, graph_dir, overrides, weights)
     except (GraphFileError, WeightsError, DatasetError, TrainingError, LoweringError, GpuError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return _setup_failed(args, _in_flags(str(e), args))
     return Run(session, args).go()
+
+
+# a setting given as a flag overrides the file's: a problem with it names the flag
+FLAG_KEYS = {"batch_size": "training.batch_size", "epochs": "training.epochs", "seed": "training.seed",
+             "lr": "training.optimizer.lr", "optimizer": "training.optimizer.name"}
+
+
+def _in_flags(message: str, args) -> str:
+    for attr, key in FLAG_KEYS.items():
+        if getattr(args, attr, None) is not None:
+            message = message.replace(f"{key}:", f"--{attr.replace('_', '-')}:")
+    return message
+
+
+def _setup_failed(args, problem: str) -> int:
+    """The message, and with --json a result line as a finished run prints (scripts read it)."""
+    print(f"error: {problem}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"error": problem, "steps": 0}))
+    return 1
 
 
 def _held_out(loss, accuracy) -> str:
@@ -95,8 +138,9 @@ class Run:
         def on_sigint(signum, frame):
             if interrupted:
                 raise KeyboardInterrupt
-            interrupted.append(True)
-        previous = signal.signal(signal.SIGINT, on_sigint)
+            interrupted.append(signum)
+        # SIGTERM (`timeout`, `kill`, a job scheduler) stops the same way: what was trained is written
+        previous = {sig: signal.signal(sig, on_sigint) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:                    # from the first line printed: a Ctrl-C any time after it is clean
             if s.dropped_per_epoch:
                 self.say(f"note: {s.dropped_per_epoch} training samples don't fill a last batch of {s.batch}; "
@@ -129,10 +173,12 @@ class Run:
             status, error = 1, str(e)
             self.say(f"\nerror: {e}")
         except KeyboardInterrupt:
-            status, error = 130, "interrupted"
-            self.say("\ninterrupted: writing what was trained so far")
+            terminated = interrupted[:1] == [signal.SIGTERM]
+            status, error = (143, "terminated") if terminated else (130, "interrupted")
+            self.say(f"\n{error}: writing what was trained so far")
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         if t_epoch is not None:             # stopped within an epoch: count its steps' time too
             train_time += time.perf_counter() - t_epoch
         test_loss, test_acc = s.evaluate("test")

@@ -300,3 +300,69 @@ def test_an_empty_file_name_is_refused_not_ignored(flag, capsys):
         run(["train", str(SPIRAL), flag, ""])
     assert e.value.code == 2
     assert f"{flag}: expected a file name, got an empty one" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--weights-out", "{graph}"], "--weights-out {graph}: that is the graph file"),
+    (["--metrics-out", "{graph}"], "--metrics-out {graph}: that is the graph file"),
+    (["--weights-out", "{d}/same", "--metrics-out", "{d}/same"], "--metrics-out {d}/same: that is --weights-out"),
+])
+def test_an_output_that_would_replace_the_graph_or_the_other_output_is_refused(tmp_path, capsys, flags, says):
+    from app.cli import run
+    graph = tmp_path / "g.json"
+    graph.write_bytes(SPIRAL.read_bytes())
+    fill = {"graph": str(graph), "d": str(tmp_path)}
+    assert run(["train", str(graph), "--epochs", "1", *[f.format(**fill) for f in flags]]) == 1
+    assert says.format(**fill) in capsys.readouterr().err
+    assert graph.read_bytes() == SPIRAL.read_bytes()
+
+
+def test_a_symlink_loop_as_an_output_is_a_message(tmp_path, capsys):
+    from app.cli import run
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert run(["train", str(SPIRAL), "--epochs", "1", "--weights-out", str(tmp_path / "a")]) == 1
+    assert "a symlink loop" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("role", ["graph", "weights"])
+def test_a_pipe_as_an_input_is_refused_not_waited_on(tmp_path, role):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    args = [fifo] if role == "graph" else [SPIRAL, "--weights-in", fifo]
+    proc = wiregrad("train", *args, "--epochs", 0, "--json", timeout=60)
+    assert proc.returncode == 1
+    assert "not a regular file" in proc.stderr, proc.stderr
+    if role == "weights":
+        assert proc.stderr.startswith(f"error: --weights-in {fifo}"), proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["error"]       # --json: a result line still
+
+
+def test_a_flag_given_is_named_in_the_problem(capsys):
+    from app.cli import run
+    assert run(["train", str(SPIRAL), "--batch-size", "100000"]) == 1
+    assert "error: --batch-size: 100000 is larger than the" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run(["train", str(SPIRAL), "--seed", str(2**32)])
+    assert "--seed: expected a whole number <= 4294967295" in capsys.readouterr().err
+
+
+def test_sigterm_stops_like_ctrl_c_and_writes_outputs(gpu_device, tmp_path):
+    weights = tmp_path / "w.safetensors"
+    proc = subprocess.Popen([sys.executable, "-m", "app", "train", str(SPIRAL), "--epochs", "100000",
+                             "--weights-out", str(weights)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:
+            if "training on" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err
+    assert "terminated: writing what was trained so far" in err and "Traceback" not in err, err
+    w = load_weights(weights, shapes(SPIRAL))
+    assert all(np.all(np.isfinite(v)) for v in w.values())

@@ -21,6 +21,7 @@ import jsonschema
 
 from ..paths import assets_dir
 from .document import Document, Edge, Node
+from .files import read_file
 from .layers import get_kind
 from .layers.spec import ParamError
 
@@ -367,7 +368,7 @@ def load(path: str | os.PathLike) -> Document:
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise GraphFileError(f"{path}: the file is {size / 1e6:.0f} MB; a graph file is at most {MAX_BYTES // 2**20} MB")
-        data = path.read_bytes()
+        data = read_file(path)
     except OSError as e:
         raise GraphFileError(f"{path}: {e.strerror or e}") from None
     try:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import read_file
 from .graphfile import atomic_write
 
 
@@ -27,7 +28,7 @@ def load_weights(path: str | os.PathLike, expected: dict[str, tuple]) -> dict[st
     from safetensors.numpy import load
     path = Path(path)
     try:
-        tensors = load(path.read_bytes())
+        tensors = load(read_file(path))
     except OSError as e:
         raise WeightsError(f"{path}: {e.strerror or e}") from None
     except (SafetensorError, ValueError) as e:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import check_regular
 from .core import DatasetError, Imported, class_labels
 
 NUMERIC_KINDS = "biuf"
@@ -92,6 +93,7 @@ def _regression_targets(path: Path, y: np.ndarray, name: str) -> np.ndarray:
 
 def _load(path: Path):
     try:
+        check_regular(path)                # np.load on a FIFO would wait forever
         return np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
@@ -106,7 +108,7 @@ def _load(path: Path):
         looks = "text (a CSV file? set the format to csv, or leave it out)" if _is_text(head) else "something else"
         raise DatasetError(f"{path}: not a NumPy .npy or .npz file: it starts like {looks}") from None
     except (OSError, EOFError, zipfile.BadZipFile) as e:
-        raise DatasetError(f"{path}: not a readable NumPy file: {e}") from None
+        raise DatasetError(f"{path}: not a readable NumPy file: {getattr(e, 'strerror', None) or e}") from None
 
 
 def _is_text(head: bytes) -> bool:

@@ -5,6 +5,7 @@ import gzip
 import zlib
 from pathlib import Path
 
+from ..files import read_file
 from .core import DatasetError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -13,7 +14,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 def read_bytes(path: Path) -> bytes:
     """The file's bytes, gunzipped when it starts with the gzip magic (whatever its name)."""
     try:
-        data = Path(path).read_bytes()
+        data = read_file(path)
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
     except IsADirectoryError:
