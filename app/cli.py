@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .model.graphfile import GraphFileError, load
 from .model.shapes import analyse, describe, problem_lines
@@ -15,7 +16,7 @@ def cmd_validate(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     a = analyse(doc)
-    problems = problem_lines(a.problems) + settings_problems(doc.training)
+    problems = problem_lines(a.problems) + training_problems(doc, a, Path(args.graph).resolve().parent)
     if problems:
         print(f"{args.graph}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
         for p in problems:
@@ -26,12 +27,33 @@ def cmd_validate(args) -> int:
     return 0
 
 
-def settings_problems(training: dict) -> list[str]:
-    """What `train` would refuse in the training settings, found without loading the data."""
-    from .model.datasets import validate_spec
+def training_problems(doc, analysis, base_dir: Path) -> list[str]:
+    """What `train` would refuse, short of the GPU: the optimizer settings, the dataset (loaded)
+    and how it fits the graph, and whether the run fits in memory."""
+    from .model.binding import check_binding
+    from .model.datasets import DatasetError, load_dataset, validate_spec
     from .model.optim import validate_settings
-    return (validate_settings(training.get("optimizer", {}))
-            + validate_spec(training.get("dataset", {"name": "digits"})))
+    from .model.sizes import memory_problem
+    t = doc.training
+    spec = t.get("dataset", {"name": "digits"})
+    spec_problems = validate_spec(spec)
+    problems = validate_settings(t.get("optimizer", {})) + spec_problems
+    if analysis.problems:          # shapes unknown: nothing more to check against
+        return problems
+    batch = int(t.get("batch_size", 64))
+    too_much = memory_problem(analysis, batch)
+    if too_much:
+        problems.append(str(too_much))
+    if spec_problems:
+        return problems
+    try:
+        data = load_dataset(spec, base_dir)
+    except DatasetError as e:
+        return problems + [str(e)]
+    problems += [str(p) for p in check_binding(doc, analysis, data)]
+    if len(data.x_train) < batch:
+        problems.append(f"training.batch_size: {batch} is larger than the {len(data.x_train)} training samples")
+    return problems
 
 
 def cmd_adapters(args) -> int:

@@ -11,7 +11,7 @@ import numpy as np
 from .model import reference
 from .model.layers import get_kind
 from .model.lower import grad_name, init_weights, lower
-from .model.sizes import size_problems
+from .model.sizes import memory_problem, size_problems
 from .model.shapes import analyse, problem_lines
 
 
@@ -67,8 +67,9 @@ def check(doc, batch: int = 4, samples: int = 12, seed: int = 0, eps: float = 1e
         raise ValueError("the graph has problems:\n" + "\n".join(f"  {p}" for p in problem_lines(a.problems)))
     from gpu.device import get_device
     too_large = size_problems(a, batch, (device or get_device()).limits["max-storage-buffer-binding-size"])
+    too_large += [p for p in [memory_problem(a, batch)] if p]
     if too_large:     # before numpy draws the weights (a MemoryError otherwise)
-        raise ValueError("the graph is too large for this adapter:\n" + "\n".join(f"  {p}" for p in too_large))
+        raise ValueError("the graph is too large to train here:\n" + "\n".join(f"  {p}" for p in too_large))
     rng = np.random.default_rng(seed)
     weights = {k: v.astype(np.float32).astype(np.float64) for k, v in init_weights(doc, a, seed).items()}
     feeds = random_feeds(doc, a, batch, rng)

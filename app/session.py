@@ -18,7 +18,7 @@ from .model.layers import get_kind
 from .model.lower import grad_name, lower
 from .model.optim import hyper_vector, validate_settings
 from .model.shapes import Problem, analyse, problem_lines
-from .model.sizes import human_bytes, size_problems, widest_sample
+from .model.sizes import human_bytes, memory_problem, size_problems, widest_sample
 
 EVAL_ROWS = 1024          # the most rows one evaluation batch holds
 SNAPSHOT_SECONDS = 0.5    # how often a stats read also copies the weights to the host
@@ -135,6 +135,9 @@ class Session:
         before any weights are drawn. (Evaluation and prediction batches shrink to fit.)"""
         limit = self._max_binding()
         problems = size_problems(self.analysis, self.batch, limit)
+        too_much = memory_problem(self.analysis, max(self.batch, self.rows_that_fit(EVAL_ROWS)))
+        if too_much:
+            problems.append(too_much)
         for node_id in self.analysis.order:
             role = get_kind(self.doc.nodes[node_id].kind).role
             if role in ("data", "target"):
@@ -145,7 +148,7 @@ class Session:
                         f"the training set is {human_bytes(nbytes)} as float32 ({train_rows:,} samples); "
                         f"this adapter holds at most {human_bytes(limit)} in one buffer. Use fewer samples.")))
         if problems:
-            raise TrainingError("the graph is too large for this adapter:\n"
+            raise TrainingError("the graph is too large to train here:\n"
                                 + "\n".join(f"  {p}" for p in problems), problems[0].node)
 
     def rows_that_fit(self, wanted: int) -> int:

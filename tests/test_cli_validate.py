@@ -143,3 +143,22 @@ def test_training_settings_that_train_refuses_are_refused(tmp_path, capsys, chan
     assert f"{bad}: 1 problem\n" in err and f"  {expected}" in err, err
     assert run(["train", str(bad), "--epochs", "1"]) == 1
     assert expected in capsys.readouterr().err
+
+
+def test_validate_loads_the_dataset_and_checks_it_fits(tmp_path, capsys):
+    wrong_input = corrupt(tmp_path, "digits_mlp.json", lambda d: d["nodes"][0]["params"].update(shape=[65]))
+    assert run(["validate", str(wrong_input)]) == 1
+    assert "input1.y: the Input has shape (?, 65) but the dataset (built-in digits) has features (?, 64)" \
+        in capsys.readouterr().err
+    no_file = corrupt(tmp_path, "iris.json", lambda d: d["training"]["dataset"].update(path="nowhere.csv"))
+    assert run(["validate", str(no_file)]) == 1
+    assert "nowhere.csv: file not found" in capsys.readouterr().err
+
+
+def test_validate_says_when_training_would_not_fit_in_memory(tmp_path, capsys, monkeypatch):
+    from app.model import sizes
+    monkeypatch.setattr(sizes, "available_memory", lambda: 256 << 10)      # 256 KiB free
+    assert run(["validate", str(examples_dir() / "digits_mlp.json")]) == 1
+    err = capsys.readouterr().err
+    assert "training this graph needs about" in err and "256.0 KiB is free" in err, err
+    assert "The largest layers: dense1 (8,320), dense2 (8,256), dense3 (650)" in err

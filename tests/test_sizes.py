@@ -100,3 +100,15 @@ def test_prediction_runs_in_chunks_that_fit(gpu_device, monkeypatch):
     finally:
         small.close()
         roomy.close()
+
+
+def test_a_graph_too_large_for_memory_is_refused_before_anything_is_drawn(gpu_device, no_weights_drawn, monkeypatch):
+    """Forty 5792-wide layers each fit a buffer, but together would need ~47 GB: the kernel's
+    OOM killer ended the process without a word. Here the free memory is made small instead."""
+    from app.model import sizes
+    monkeypatch.setattr(sizes, "available_memory", lambda: 256 << 10)
+    with pytest.raises(TrainingError, match=r"graph: training this graph needs about .* 256\.0 KiB is free\. "
+                                            r"The largest layers: dense1 \(8,320\)"):
+        Session(load(EXAMPLES / "digits_mlp.json"), EXAMPLES, device=gpu_device)
+    with pytest.raises(ValueError, match="training this graph needs about"):
+        gradcheck.check(load(EXAMPLES / "digits_mlp.json"), device=gpu_device)

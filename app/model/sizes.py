@@ -8,6 +8,7 @@ gigabytes of initial weights and dies in a MemoryError.
 from __future__ import annotations
 
 import math
+import os
 
 from .shapes import Problem
 
@@ -55,3 +56,44 @@ def widest_sample(analysis) -> int:
     """Numbers per sample in the largest per-sample tensor: what one more row of a batch costs."""
     return max((math.prod(1 if d is None else d for d in shape)
                 for shape in analysis.shapes.values() if None in shape), default=1)
+
+
+# Bytes a training run holds per parameter: the float64 draw and float32 copy on the host,
+# then on the device the value, its gradient and up to two optimizer slots, and the weights
+# copied out for the last finite snapshot. (lavapipe's "device" memory is this machine's.)
+BYTES_PER_PARAMETER = 8 + 4 + 4 * 4 + 4
+BYTES_PER_ACTIVATION = 2 * BYTES_PER_NUMBER          # each output and its gradient
+
+
+def available_memory() -> int | None:
+    """Bytes of memory free for a new run (Linux: MemAvailable), else the machine's total, else None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def memory_problem(analysis, rows: int, available: int | None = None) -> Problem | None:
+    """A Problem when training (at `rows` rows a batch) would need more memory than is free,
+    naming the largest nodes; None when it fits or the free memory is unknown. Checked before
+    anything is drawn: past it, the kernel's OOM killer ends the process without a word."""
+    available = available_memory() if available is None else available
+    per_node = {n: sum(math.prod(w.shape) for w in ws) for n, ws in analysis.weights.items()}
+    params = sum(per_node.values())
+    acts = sum(math.prod(rows if d is None else d for d in shape)
+               for shape in analysis.shapes.values() if None in shape)
+    need = params * BYTES_PER_PARAMETER + acts * BYTES_PER_ACTIVATION
+    if available is None or need <= available:
+        return None
+    largest = sorted(per_node, key=per_node.get, reverse=True)[:3]
+    return Problem(None, None, (
+        f"training this graph needs about {human_bytes(need)} of memory ({params:,} parameters with "
+        f"their gradients and optimizer state, and a batch of {rows} rows); {human_bytes(available)} is free. "
+        f"The largest layers: " + ", ".join(f"{n} ({per_node[n]:,})" for n in largest) + ". Make them smaller."))
