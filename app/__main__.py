@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:      # before training started (train handles its own Ctrl-C)
             print("\ninterrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:        # `wiregrad data inspect x | head -1`: the reader left; quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # (Python's recipe)
+            return 141
     problem = editor_problem(argv)
     if problem:
         print(f"error: {problem}", file=sys.stderr)

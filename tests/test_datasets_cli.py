@@ -43,3 +43,41 @@ def test_option_problems_name_the_flag_not_the_json_key(tmp_path, capsys):
     assert "null" not in err, err
     assert inspect_main([str(p), "--size", "8", "8"]) == 1
     assert capsys.readouterr().err.strip() == "error: --size: not an option for csv data"
+
+
+def test_header_found_though_the_first_data_row_is_blank_and_forced_with_header(tmp_path, capsys):
+    p = tmp_path / "gaps.csv"
+    p.write_text("x,y,cls\n,NA,b\n1,2,a\n3,4,b\n5,,a\n")
+    assert inspect_main([str(p), "--missing", "fill_mean"]) == 0
+    out = capsys.readouterr().out
+    assert "samples: 4" in out and "x " in out, out
+    q = tmp_path / "words.csv"                       # a header of numbers-like names can't be told apart
+    q.write_text("1,2,label\n1,2,a\n3,4,b\n")
+    assert inspect_main([str(q), "--header"]) == 0
+    assert "samples: 2" in capsys.readouterr().out
+
+
+def test_messages_point_at_flags_and_built_ins(tmp_path, capsys):
+    p = tmp_path / "pipes.csv"
+    p.write_text("a|b|c\n1|2|0\n3|4|1\n")
+    assert inspect_main([str(p)]) == 1
+    assert "is the delimiter right? (give --delimiter" in capsys.readouterr().err
+    assert inspect_main(["Iris"]) == 1
+    err = capsys.readouterr().err
+    assert "did you mean 'iris'?" in err and "spiral" in err
+    one = tmp_path / "one.csv"
+    one.write_text("a,b,kind\n1,2,cat\n3,4,cat\n")
+    assert inspect_main([str(one)]) == 0
+    assert "1 class (a classifier needs two or more" in capsys.readouterr().out
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    import subprocess
+    import sys
+    from pathlib import Path
+    proc = subprocess.Popen([sys.executable, "-m", "app", "data", "inspect", "digits"],
+                            cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                              # `| head -0`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

@@ -42,7 +42,7 @@ def read_csv(path: Path, label: int | str | list = -1, delimiter: str | None = N
 
 
 def _layout(path: Path, first_rows: list, header: bool | None, label):
-    """(header, column names, label columns, feature columns) from the first two records."""
+    """(header, column names, label columns, feature columns) from the first records."""
     width = len(first_rows[0][1])
     if header is None:
         header = _looks_like_header(first_rows)
@@ -51,7 +51,8 @@ def _layout(path: Path, first_rows: list, header: bool | None, label):
     targets = _label_columns(path, label, names, header)
     features = [j for j in range(width) if j not in targets]
     if not features:
-        raise DatasetError(f"{path}: no feature columns left besides the label column")
+        hint = "; one column in all: is the delimiter right? (set it, e.g. ';', '|' or tab)" if width == 1 else ""
+        raise DatasetError(f"{path}: no feature columns left besides the label column{hint}")
     return header, names, targets, features
 
 
@@ -61,7 +62,8 @@ def _parse_plain(path: Path, text: str, delimiter: str, label, header: bool | No
     Returns None at anything unusual, so the careful parser gives the exact message.
     """
     lines = [(i, s) for i, s in enumerate((s.rstrip("\r") for s in text.split("\n")), 1) if s.strip()]
-    header, names, targets, features = _layout(path, [(i, s.split(delimiter)) for i, s in lines[:2]], header, label)
+    header, names, targets, features = _layout(path, [(i, s.split(delimiter)) for i, s in lines[:1 + HEADER_LOOKAHEAD]],
+                                               header, label)
     body = lines[1:] if header else lines
     if not body or any(s.count(delimiter) != len(names) - 1 for _, s in body):
         return None
@@ -91,7 +93,7 @@ def _parse_careful(path: Path, text: str, delimiter: str, label, header: bool | 
         if len(cells) != width:
             raise DatasetError(f"{path}: line {line}: expected {width} fields (as in line {rows[0][0]}), "
                                f"found {len(cells)}")
-    header, names, targets, features = _layout(path, rows[:2], header, label)
+    header, names, targets, features = _layout(path, rows[:1 + HEADER_LOOKAHEAD], header, label)
     body = rows[1:] if header else rows
     if not body:
         raise DatasetError(f"{path}: has a header row but no data rows")
@@ -160,13 +162,21 @@ def _is_number(s: str) -> bool:
         return False
 
 
+HEADER_LOOKAHEAD = 20     # records looked at below the first to decide whether it is a header
+
+
 def _looks_like_header(rows) -> bool:
-    """A header has a non-number where the first data row has a number."""
+    """A header has a non-number where its column's first present value below is a number
+    (present: not a missing marker, so a first data row of blanks doesn't hide the header)."""
     first = rows[0][1]
     if len(rows) == 1:
         return not any(_is_number(c) for c in first)
-    return any(not _is_number(a) and a.strip().lower() not in MISSING_MARKERS and _is_number(b)
-               for a, b in zip(first, rows[1][1]))
+
+    def below(j):
+        return next((cells[j] for _, cells in rows[1:] if j < len(cells)
+                     and cells[j].strip().lower() not in MISSING_MARKERS), "")
+    return any(not _is_number(a) and a.strip().lower() not in MISSING_MARKERS and _is_number(below(j))
+               for j, a in enumerate(first))
 
 
 def _column(names: list[str], j: int) -> str:

@@ -11,7 +11,9 @@ def describe(ds) -> str:
     n = sum(len(x) for x, _ in splits.values())
     lines = [f"source: {ds.source}"]
     if ds.task == "classification":
-        lines.append(f"task: classification, {ds.num_classes} classes")
+        lines.append(f"task: classification, {ds.num_classes} class{'es' if ds.num_classes != 1 else ''}"
+                     + (" (a classifier needs two or more: is the label column the right one?)"
+                        if ds.num_classes == 1 else ""))
     else:
         lines.append(f"task: regression, targets of shape {ds.target_shape}")
     lines.append(f"features: {int(np.prod(ds.feature_shape))}, shape {ds.feature_shape}")
