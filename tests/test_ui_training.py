@@ -605,3 +605,21 @@ def test_a_smoothed_curve_is_drawn_through_few_points_and_keeps_the_newest(qtbot
     full = smooth(sy, log=True)
     drawn = np.searchsorted(sx, x)
     np.testing.assert_allclose(10 ** y if plot.log else y, full[drawn], rtol=1e-9)
+
+
+def test_the_learning_rate_field_takes_scientific_notation_and_says_what_it_refuses(window):
+    """Typed key by key as a person types: 1e-4 is 0.0001 (a plain spin box kept "14")."""
+    c, _ = open_digits(window)
+    p = c.panel
+    type_into(p.lr, "1e-4")
+    assert window.document.training["optimizer"]["lr"] == pytest.approx(1e-4)
+    assert p.lr.text() == "0.0001"
+    type_into(p.lr, "2.5E-3")
+    assert window.document.training["optimizer"]["lr"] == pytest.approx(2.5e-3)
+    type_into(p.lr, "0")                      # out of range: refused in words, the value stays
+    assert window.document.training["optimizer"]["lr"] == pytest.approx(2.5e-3)
+    assert "Learning rate '0' is not a number from 1e-6 to 1e6; it stays 0.0025." in p.notice.text(), p.notice.text()
+    QTest.keyClick(p.lr, Qt.Key_Up)            # the arrows double and halve
+    assert window.document.training["optimizer"]["lr"] == pytest.approx(5e-3)
+    type_into(p.lr, "1e6")
+    assert p.lr.text() == "1e+06"

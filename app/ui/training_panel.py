@@ -15,13 +15,14 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel,
                                QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from ..model.datasets import BUILTINS
 from ..model.optim import OPTIMIZERS, default_settings
 from .commands import SetTraining
 from .history import History
+from .number_field import ScientificSpinBox
 from .plots import AccuracyPlot, BoundaryPlot, GradNormPlot, HistogramPlot, LossPlot
 from .runner import TrainingRunner
 
@@ -69,12 +70,14 @@ class TrainingPanel(QWidget):
         self.optimizer = QComboBox()
         for name, o in OPTIMIZERS.items():
             self.optimizer.addItem(o.label, name)
-        self.lr = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=1e6, singleStep=0.001)
-        self.lr.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
-        # a value out of range (0, a negative) falls back to the last one: the tooltip says why
-        self.lr.setToolTip("From 0.000001 to 1,000,000. While training, a new value applies at the next step.")
-        self.batch = QSpinBox(minimum=1, maximum=65536)
-        self.batch.setToolTip("Samples per step, from 1 to 65,536. While training, takes effect after Reset.")
+        self.lr = ScientificSpinBox(1e-6, 1e6)
+        self.lr.setToolTip("From 1e-6 to 1e6; type 0.003 or 3e-3. The arrows halve and double it. "
+                           "While training, a new value applies at the next step.")
+        self.lr.refused.connect(lambda text: self.notice.setText(
+            f"Learning rate {text!r} is not a number from 1e-6 to 1e6; it stays {self.lr.textFromValue(self.lr.value())}."))
+        self.batch = QSpinBox(minimum=1, maximum=1_048_576)
+        self.batch.setToolTip("Samples per step, from 1 to 1,048,576 (and at most the training samples). "
+                              "While training, takes effect after Reset.")
         self.epochs = QSpinBox(minimum=1, maximum=1_000_000)
         self.epochs.setToolTip("Passes over the training set, at least 1. While training, applies at once.")
         self.choose_dataset = QPushButton("Choose…")
