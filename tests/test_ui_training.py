@@ -623,3 +623,29 @@ def test_the_learning_rate_field_takes_scientific_notation_and_says_what_it_refu
     assert window.document.training["optimizer"]["lr"] == pytest.approx(5e-3)
     type_into(p.lr, "1e6")
     assert p.lr.text() == "1e+06"
+
+
+def test_a_narrow_plot_gives_its_legend_and_long_caption_room_to_the_curves(qtbot):
+    from app.ui.plots import GradNormPlot, UnpiledAxis
+    plot = GradNormPlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, 300)
+    plot.show()
+    settle()
+    assert plot.legend.isVisible() and plot.caption.text() == plot.title
+    plot.resize(200, 300)
+    settle()
+    assert not plot.legend.isVisible() and plot.caption.text() == "Gradient size ‖dC/dθ‖ per weight tensor"
+    assert plot.title in plot.caption.toolTip()
+    plot.resize(600, 300)
+    settle()
+    assert plot.legend.isVisible()
+    # on a log axis, minor ticks keep a label only a line of text apart
+    axis = plot.plot.getAxis("left")
+    assert isinstance(axis, UnpiledAxis)
+    levels = axis.tickValues(np.log10(0.3), np.log10(3.0), 150)       # one decade in 150 px
+    kept = sorted(v for _, values in levels for v in values)
+    from PySide6.QtGui import QFontMetrics
+    line = QFontMetrics(axis.font()).height() / 150                   # a line of text, in decades
+    assert len(kept) >= 3 and all(b - a >= line for a, b in zip(kept, kept[1:])), kept
+    assert 0.0 in kept                                                # the decade, 1, is labelled first

@@ -11,15 +11,18 @@ comes from colour and from dimming the others, and per-batch figures are drawn s
 (a centred moving average, geometric on a log axis) over a faint raw curve."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .history import History
 
 pg.setConfigOptions(antialias=True)
+NARROW_PX = 300            # a plot narrower than this hides its legend and shortens its caption
 SMOOTH_POINTS = 40         # a smoothed curve averages over about 1/40 of its points
 SMOOTH_DRAWN = 800         # and is drawn through at most this many of them
 
@@ -49,6 +52,33 @@ def _faint(color, alpha: int = 70) -> QColor:
     c = QColor(pg.mkColor(color))
     c.setAlpha(alpha)
     return c
+
+
+class UnpiledAxis(pg.AxisItem):
+    """An axis whose log-scale labels don't pile up: under about two decades pyqtgraph labels
+    every minor tick (2..9 x 10^n), and on a short plot "0.9 0.8 0.7 0.6" overlap. A minor tick
+    is kept only a line of text away from the ticks kept before it, major ticks first."""
+
+    def tickValues(self, minVal, maxVal, size):
+        levels = super().tickValues(minVal, maxVal, size)
+        if not self.logMode or maxVal <= minVal or size <= 0:
+            return levels
+        font = self.style.get("tickFont") or self.font()
+        room = 1.15 * QFontMetrics(font).height() * (maxVal - minVal) / size     # a line of text, in log units
+        kept: list[float] = []
+
+        def rank(v):                # decades first, then 2 and 5 times one, then the rest
+            mantissa = round(10 ** (v - np.floor(v)), 6)
+            return 0 if mantissa == 1 else 1 if mantissa in (2, 5) else 2
+        out = []
+        for spacing, values in levels:
+            mine = []
+            for v in sorted(values, key=rank):
+                if all(abs(v - k) >= room for k in kept):
+                    mine.append(v)
+                    kept.append(v)
+            out.append((spacing, sorted(mine)))
+        return out
 
 
 def _margins(lo: float, hi: float, vlo: float, vhi: float):
@@ -103,7 +133,7 @@ class _Plot(QWidget):
 
     def __init__(self, title: str, y_label: str, log_toggle: bool = False, log: bool = False, parent=None):
         super().__init__(parent)
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems={"left": UnpiledAxis("left")})
         _themed(self.plot)
         self.plot.setLabel("left", y_label)
         self.plot.setLabel("bottom", "step")
@@ -128,6 +158,8 @@ class _Plot(QWidget):
         self.legend.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)   # its rows, not the plot's height
         self.item.legend = self.legend          # named curves join it (PlotItem.addItem)
         self.item.layout.addItem(self.legend, 2, 3, Qt.AlignTop)
+        self.title, self.short_title = title, re.split(r"[:,]", title)[0]
+        self._narrow = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         bar = QHBoxLayout()
@@ -148,6 +180,24 @@ class _Plot(QWidget):
         self._versions: dict[str, int] = {}
         self.steps_per_epoch = 1
         self.x_epochs = False
+
+    def resizeEvent(self, event) -> None:
+        """Narrow (a small window, docks side by side), the legend and the long caption give
+        their room to the plot: the curves are coloured like their nodes, and the caption's
+        tooltip keeps the whole text."""
+        super().resizeEvent(event)
+        narrow = self.width() < NARROW_PX
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        self.caption.setText(self.short_title if narrow else self.title)
+        self.caption.setToolTip(self.title + ("\n(Widen the plot to see its legend.)" if narrow else ""))
+        if narrow:
+            self.item.layout.removeItem(self.legend)
+            self.legend.hide()
+        else:
+            self.item.layout.addItem(self.legend, 2, 3, Qt.AlignTop)
+            self.legend.show()
 
     def _set_log(self, on: bool) -> None:
         self.log = on
@@ -246,7 +296,7 @@ class _Plot(QWidget):
 
 class LossPlot(_Plot):
     def __init__(self, parent=None):
-        super().__init__("Loss: each training batch (faint) and its trend; held-out data at epoch ends",
+        super().__init__("Loss: each training batch (faint) and its trend; held-out data at epoch ends, as time allows",
                          "loss", log_toggle=True, log=True, parent=parent)
         self.caption.setWordWrap(True)
 
