@@ -465,6 +465,14 @@ def test_selecting_a_node_highlights_its_curves_and_shows_its_histogram(window, 
     settle()
     assert w.selected_node_ids() == ["dense3"]
     assert c.grad_plot.selected == "dense3"
+    # a readback of a node no longer selected, still on its way, doesn't bring its histogram back
+    w.canvas.graph.select_only([])
+    settle()
+    assert c.hist_plot.node is None
+    stale = {"run": c.runner.run_id, "node": "dense2", "weights": {"dense2.w": np.ones(4)}, "grads": {}}
+    c.runner.tensors.emit(stale)
+    settle()
+    assert c.hist_plot.node is None and "Select a node" in c.hist_plot.caption.text()
     # the gradient flow is on the canvas: every Dense node carries its figure
     graph = w.canvas.graph
     assert all(graph.nodes[f"dense{i}"].flow is not None for i in (1, 2, 3))

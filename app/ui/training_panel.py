@@ -188,7 +188,8 @@ class TrainingController(QObject):
         r.metrics.connect(self._metrics)
         r.evaluated.connect(self._evaluated)
         r.boundary.connect(lambda d: self._current(d) and self.boundary_plot.show_boundary(d))
-        r.tensors.connect(lambda d: self._current(d) and self.hist_plot.show_tensors(d))
+        # a readback queued before the selection changed arrives after it: only the watched node's shows
+        r.tensors.connect(lambda d: self._current(d) and d["node"] == self._watched and self.hist_plot.show_tensors(d))
         r.failed.connect(self._failed)
         r.state.connect(self._state)
         self.grad_plot.node_clicked.connect(self._select_node)
