@@ -135,7 +135,7 @@ class Session:
         before any weights are drawn. (Evaluation and prediction batches shrink to fit.)"""
         limit = self._max_binding()
         problems = size_problems(self.analysis, self.batch, limit)
-        too_much = memory_problem(self.analysis, max(self.batch, self.rows_that_fit(EVAL_ROWS)))
+        too_much = memory_problem(self.analysis, self.batch, self.rows_that_fit(EVAL_ROWS))
         if too_much:
             problems.append(too_much)
         for node_id in self.analysis.order:

@@ -160,5 +160,5 @@ def test_validate_says_when_training_would_not_fit_in_memory(tmp_path, capsys, m
     monkeypatch.setattr(sizes, "available_memory", lambda: 256 << 10)      # 256 KiB free
     assert run(["validate", str(examples_dir() / "digits_mlp.json")]) == 1
     err = capsys.readouterr().err
-    assert "training this graph needs about" in err and "256.0 KiB is free" in err, err
+    assert "all of it together needs about" in err and "256.0 KiB of this computer's memory is free" in err, err
     assert "The largest layers: dense1 (8,320), dense2 (8,256), dense3 (650)" in err

@@ -107,8 +107,8 @@ def test_a_graph_too_large_for_memory_is_refused_before_anything_is_drawn(gpu_de
     OOM killer ended the process without a word. Here the free memory is made small instead."""
     from app.model import sizes
     monkeypatch.setattr(sizes, "available_memory", lambda: 256 << 10)
-    with pytest.raises(TrainingError, match=r"graph: training this graph needs about .* 256\.0 KiB is free\. "
+    with pytest.raises(TrainingError, match=r"graph: all of it together needs about .* 256\.0 KiB of this computer.s memory is free\. "
                                             r"The largest layers: dense1 \(8,320\)"):
         Session(load(EXAMPLES / "digits_mlp.json"), EXAMPLES, device=gpu_device)
-    with pytest.raises(ValueError, match="training this graph needs about"):
+    with pytest.raises(ValueError, match="all of it together needs about"):
         gradcheck.check(load(EXAMPLES / "digits_mlp.json"), device=gpu_device)

@@ -291,3 +291,12 @@ def test_autosave_writes_only_while_unsaved(window, tmp_path):
     assert not w.slot.path.exists()               # back at the saved state: nothing to recover
     assert w.autosave_timer.isActive()
     assert w.autosave_timer.interval() == int(os.environ.get("WIREGRAD_AUTOSAVE_MS", 60_000))
+
+
+def test_an_error_box_has_its_headline_as_a_sentence_and_the_problems_under_it(window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+    shown = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append((box.text(), box.informativeText())) or 0)
+    MainWindow.show_error(window, "Training stopped",
+                          "the graph is too large to train here:\n  dense2.w: this weight is big\n  graph: all of it")
+    assert shown == [("The graph is too large to train here:", "dense2.w: this weight is big\ngraph: all of it")]

@@ -80,13 +80,15 @@ def available_memory() -> int | None:
         return None
 
 
-def memory_problem(analysis, rows: int, available: int | None = None) -> Problem | None:
-    """A Problem when training (at `rows` rows a batch) would need more memory than is free,
+def memory_problem(analysis, batch: int, eval_rows: int = 0, available: int | None = None) -> Problem | None:
+    """A Problem when training (`batch` rows a step, evaluation batches of `eval_rows`) would
+    need more memory than is free,
     naming the largest nodes; None when it fits or the free memory is unknown. Checked before
     anything is drawn: past it, the kernel's OOM killer ends the process without a word."""
     available = available_memory() if available is None else available
     per_node = {n: sum(math.prod(w.shape) for w in ws) for n, ws in analysis.weights.items()}
     params = sum(per_node.values())
+    rows = max(batch, eval_rows)
     acts = sum(math.prod(rows if d is None else d for d in shape)
                for shape in analysis.shapes.values() if None in shape)
     need = params * BYTES_PER_PARAMETER + acts * BYTES_PER_ACTIVATION
@@ -94,6 +96,8 @@ def memory_problem(analysis, rows: int, available: int | None = None) -> Problem
         return None
     largest = sorted(per_node, key=per_node.get, reverse=True)[:3]
     return Problem(None, None, (
-        f"training this graph needs about {human_bytes(need)} of memory ({params:,} parameters with "
-        f"their gradients and optimizer state, and a batch of {rows} rows); {human_bytes(available)} is free. "
+        f"all of it together needs about {human_bytes(need)} of memory to train ({params:,} parameters with "
+        f"their gradients and optimizer state, batches of {batch} rows"
+        + (f", evaluation batches of {eval_rows}" if eval_rows > batch else "")
+        + f"); {human_bytes(available)} of this computer's memory is free. "
         f"The largest layers: " + ", ".join(f"{n} ({per_node[n]:,})" for n in largest) + ". Make them smaller."))

@@ -624,7 +624,13 @@ class MainWindow(QMainWindow):
         return box.clickedButton() is restore
 
     def show_error(self, title: str, text: str) -> None:
-        QMessageBox.warning(self, title, text)
+        """A message box whose first line is the headline (as a sentence) and the rest, such as
+        a list of problems, the details under it."""
+        head, _, rest = text.strip().partition("\n")
+        box = QMessageBox(QMessageBox.Warning, title, head[:1].upper() + head[1:], QMessageBox.Ok, self)
+        if rest.strip():
+            box.setInformativeText("\n".join(line.strip() for line in rest.splitlines()))
+        box.exec()
 
     def show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard and mouse", SHORTCUTS)
