@@ -124,6 +124,7 @@ def test_problems_get_a_badge_and_the_offending_port_is_marked(window):
     settle()
     assert window.problems_button.text() == "Empty graph"           # not a red "1 problem" at the start
     assert window.problems_button.styleSheet() == "" and "palette" in window.problems_button.toolTip()
+    assert "problem" not in window.inspector.details.text()          # nor a red one in the inspector
     window.editor.add_node("dense", (0, 0))
     settle()
     item = window.canvas.graph.nodes["dense1"]

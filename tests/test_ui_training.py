@@ -273,6 +273,8 @@ def test_a_dataset_that_does_not_fit_the_graph_is_a_clear_message(window, gpu_de
     assert "input1" in message and "64" in message and "2" in message
     assert rec.failed[0][1] == "input1"
     assert w.canvas.graph.nodes["input1"].highlighted
+    assert w.inspector.node_id == "input1"                       # the culprit selected, in the inspector
+    assert w.problems_button.text() == "Can't train" and "doesn't fit" in w.problems_button.toolTip()
     qtbot.waitUntil(lambda: c.state == "idle" and bool(rec.states), timeout=5000)
     assert rec.states[-1] == "idle" and c.runner.session is None
     assert c.panel.train_button.text() == "Train"

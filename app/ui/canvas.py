@@ -418,8 +418,10 @@ class Canvas(QGraphicsView):
         self.centerOn(rect.center())
 
     def center_on_node(self, node_id: str) -> None:
+        """Scroll the node into view, only if it isn't in view already (the view stays put)."""
         item = self.graph.nodes.get(node_id)
-        if item is not None:
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        if item is not None and not visible.contains(item.sceneBoundingRect()):
             self.centerOn(item.sceneBoundingRect().center())
 
     def changeEvent(self, event):

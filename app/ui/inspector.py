@@ -240,7 +240,7 @@ class Inspector(QScrollArea):
             if self.node_ids:
                 self.details.setText("")
                 return
-            problems = analysis.problems
+            problems = analysis.problems if self.editor.doc.nodes else []   # empty: nothing wrong yet
             lines = [f"<b>{format_count(analysis.param_count)}</b> learnable parameters in "
                      f"{len(self.editor.doc.nodes)} nodes."]
             if problems:

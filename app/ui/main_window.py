@@ -309,6 +309,14 @@ class MainWindow(QMainWindow):
         self.params_label.setText(f"{format_count(analysis.param_count)} parameters")
         self.params_label.setToolTip(f"{analysis.param_count:,d} learnable parameters")
 
+    def show_cannot_train(self, message: str) -> None:
+        """A run that could not start (the dataset doesn't fit, too large...): the status bar's
+        "No problems" would contradict it, so it says so until the next edit analyses anew."""
+        self.problems_button.setIcon(icon("problem"))
+        self.problems_button.setText("Can't train")
+        self.problems_button.setStyleSheet(f"color: {colors().error.name()}")
+        self.problems_button.setToolTip(message)
+
     def _show_adapter(self, text: str) -> None:
         self.adapter_label.setToolTip(text)
         short = text if len(text) <= 48 else text[:47] + "…"

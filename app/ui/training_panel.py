@@ -445,7 +445,10 @@ class TrainingController(QObject):
         self.panel.status.setToolTip(message)
         if node and node in self.doc.nodes:
             self.window.canvas.graph.highlight_node(node)
+            self.window.canvas.graph.select_only([node])       # the inspector shows the culprit
             self.window.canvas.center_on_node(node)
+        if not self.last:                  # it never trained: the graph's status says why, till the next edit
+            self.window.show_cannot_train(message)
         self.window.show_error("Training stopped", message)
 
     def _state(self, state, run):
