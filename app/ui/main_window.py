@@ -291,31 +291,27 @@ class MainWindow(QMainWindow):
     def _show_analysis(self, analysis) -> None:
         n = len(analysis.problems)
         if not self.document.nodes:       # a fresh start is not an error: no red "1 problem" yet
-            self.problems_button.setIcon(icon("ok"))
-            self.problems_button.setText("Empty graph")
-            self.problems_button.setStyleSheet("")
-            self.problems_button.setToolTip("Drag layers from the palette onto the canvas, or press Tab on it.")
+            self._problems("Empty graph", "Drag layers from the palette onto the canvas, or press Tab on it.")
         elif n:
-            self.problems_button.setIcon(icon("problem"))
-            self.problems_button.setText(f"{n} problem{'s' if n != 1 else ''}")
-            self.problems_button.setStyleSheet(f"color: {colors().error.name()}")
-            self.problems_button.setToolTip("\n".join(str(p) for p in analysis.problems[:20])
-                                            + ("\n…" if n > 20 else "") + "\n\nClick to go to the next one.")
+            self._problems(f"{n} problem{'s' if n != 1 else ''}",
+                           "\n".join(str(p) for p in analysis.problems[:20])
+                           + ("\n…" if n > 20 else "") + "\n\nClick to go to the next one.", error=True)
         else:
-            self.problems_button.setIcon(icon("ok"))
-            self.problems_button.setText("No problems")
-            self.problems_button.setStyleSheet("")
-            self.problems_button.setToolTip("The graph is complete and every shape fits.")
+            self._problems("No problems", "The graph is complete and every shape fits.")
         self.params_label.setText(f"{format_count(analysis.param_count)} parameters")
         self.params_label.setToolTip(f"{analysis.param_count:,d} learnable parameters")
 
     def show_cannot_train(self, message: str) -> None:
         """A run that could not start (the dataset doesn't fit, too large...): the status bar's
         "No problems" would contradict it, so it says so until the next edit analyses anew."""
-        self.problems_button.setIcon(icon("problem"))
-        self.problems_button.setText("Can't train")
-        self.problems_button.setStyleSheet(f"color: {colors().error.name()}")
-        self.problems_button.setToolTip(message)
+        self._problems("Can't train", message, error=True)
+
+    def _problems(self, text: str, tooltip: str, error: bool = False) -> None:
+        b = self.problems_button
+        b.setIcon(icon("problem" if error else "ok"))
+        b.setText(text)
+        b.setStyleSheet(f"color: {colors().error.name()}" if error else "")
+        b.setToolTip(tooltip)
 
     def _show_adapter(self, text: str) -> None:
         self.adapter_label.setToolTip(text)
