@@ -455,7 +455,9 @@ class TrainingController(QObject):
         if run != self.runner.run_id:     # a stopped run's last word, arriving after Reset
             return
         self.state = state
-        self.panel.train_button.setText("Pause" if state in RUNNING else "Resume" if state in PAUSED else "Train")
+        label = "Pause" if state in RUNNING else "Resume" if state in PAUSED else "Train"
+        self.panel.train_button.setText(label)
+        self.act_train.setText(f"&{label}")           # the toolbar and menu say what F5 will do
         self.panel.stop_button.setEnabled(state != "idle")
         self.act_stop.setEnabled(state != "idle")
         if state == "idle":
@@ -527,6 +529,8 @@ class TrainingController(QObject):
         adapter = self.info.get("adapter", "?").split(" (")[0]
         if self.state == "running":
             pace = f"{m['steps_per_s']:,.0f} steps/s on {adapter}"
+        elif self.state == "paused" and self.stop_message:
+            pace = "Paused at the last finite weights: lower the learning rate and Resume, or Reset"
         elif self.state == "paused" and epochs and m["epoch"] >= epochs:
             pace = f"Finished {epochs} epochs; Resume trains one more"
         else:
