@@ -165,6 +165,11 @@ def test_a_malformed_csv_shows_its_error_in_the_dialog_and_ok_stays_disabled(win
     good.write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n9,1,x\n")
     import_file(dialog, qtbot, good)
     assert not dialog.error_label.isVisible() and dialog.ok_button.isEnabled()
+    # a file that isn't there: no preview pane, the headline and the message together at the top
+    import_file(dialog, qtbot, tmp_path / "gone.csv")
+    assert "file not found" in dialog.error_label.text() and not dialog.tabs.isVisible()
+    gap = dialog.error_label.geometry().top() - dialog.headline.geometry().bottom()
+    assert gap < 60, gap
     dialog.reject()
 
 

@@ -478,6 +478,7 @@ class DatasetDialog(QDialog):
         rv.addWidget(self.error_label)
         rv.addWidget(self.tabs, 1)
         rv.addLayout(binding)
+        rv.addStretch(0)     # with no preview tab to show, the messages stay at the top together
 
         split = QSplitter(Qt.Horizontal)
         split.addWidget(left)
