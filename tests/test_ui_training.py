@@ -665,3 +665,15 @@ def test_a_narrow_plot_gives_its_legend_and_long_caption_room_to_the_curves(qtbo
     line = QFontMetrics(axis.font()).height() / 150                   # a line of text, in decades
     assert len(kept) >= 3 and all(b - a >= line for a, b in zip(kept, kept[1:])), kept
     assert 0.0 in kept                                                # the decade, 1, is labelled first
+
+
+def test_a_step_axis_ticks_whole_steps_and_an_epoch_axis_fractions(qtbot):
+    from app.ui.plots import LossPlot
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    axis = plot.plot.getAxis("bottom")
+    ticks = [v for _, values in axis.tickValues(0.0, 2.0, 300) for v in values]
+    assert ticks and all(v == round(v) for v in ticks), ticks
+    plot.set_x_epochs(True, 22)
+    ticks = [v for _, values in axis.tickValues(0.0, 2.0, 300) for v in values]
+    assert any(v != round(v) for v in ticks), ticks

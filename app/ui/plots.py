@@ -81,6 +81,18 @@ class UnpiledAxis(pg.AxisItem):
         return out
 
 
+class StepAxis(pg.AxisItem):
+    """An x axis that, counting steps, ticks whole steps only (not 1.2, 1.4 on a short run);
+    counting epochs, fractions are real."""
+    whole = True
+
+    def tickValues(self, minVal, maxVal, size):
+        levels = super().tickValues(minVal, maxVal, size)
+        if not self.whole:
+            return levels
+        return [(spacing, [v for v in values if abs(v - round(v)) < 1e-9]) for spacing, values in levels]
+
+
 def _margins(lo: float, hi: float, vlo: float, vhi: float):
     """A new (lo, hi) range with 15% margins if the data leaves the view or fills less than
     about a third of it, else None."""
@@ -133,7 +145,7 @@ class _Plot(QWidget):
 
     def __init__(self, title: str, y_label: str, log_toggle: bool = False, log: bool = False, parent=None):
         super().__init__(parent)
-        self.plot = pg.PlotWidget(axisItems={"left": UnpiledAxis("left")})
+        self.plot = pg.PlotWidget(axisItems={"left": UnpiledAxis("left"), "bottom": StepAxis("bottom")})
         _themed(self.plot)
         self.plot.setLabel("left", y_label)
         self.plot.setLabel("bottom", "step")
@@ -240,6 +252,7 @@ class _Plot(QWidget):
     def set_x_epochs(self, on: bool, steps_per_epoch: int) -> None:
         self.x_epochs, self.steps_per_epoch = on, max(1, steps_per_epoch)
         self.plot.setLabel("bottom", "epoch" if on else "step")
+        self.plot.getAxis("bottom").whole = not on
         self._versions.clear()
 
     def curve(self, name: str, label: str | None, color, width: float = 1.0, symbol=None,
