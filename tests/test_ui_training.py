@@ -677,3 +677,16 @@ def test_a_step_axis_ticks_whole_steps_and_an_epoch_axis_fractions(qtbot):
     plot.set_x_epochs(True, 22)
     ticks = [v for _, values in axis.tickValues(0.0, 2.0, 300) for v in values]
     assert any(v != round(v) for v in ticks), ticks
+
+
+def test_the_training_controls_take_what_they_need_and_the_inspector_the_rest(window, qtbot):
+    w = window
+    w.resize(1600, 1000)
+    w.show()
+    qtbot.waitUntil(lambda: getattr(w, "_right_column_sized", False), timeout=3000)
+    QTest.qWait(50)
+    w._size_right_column()
+    settle()
+    controls = next(d for d in w._training_docks if w.dockWidgetArea(d) == Qt.RightDockWidgetArea)
+    assert abs(controls.height() - controls.sizeHint().height()) <= 30, (controls.height(), controls.sizeHint())
+    assert w.inspector_dock.height() > controls.height()

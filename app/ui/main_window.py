@@ -278,6 +278,22 @@ class MainWindow(QMainWindow):
             self.resizeDocks([dock], [max(240, int(self.height() * 0.36))], Qt.Vertical)
         return dock
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not getattr(self, "_right_column_sized", False):
+            self._right_column_sized = True
+            QTimer.singleShot(0, self._size_right_column)
+
+    def _size_right_column(self) -> None:
+        """Once laid out: the training controls under the inspector get what they need, the
+        inspector the rest (Qt split the column evenly, cutting the inspector's shapes off)."""
+        below = [d for d in self._training_docks if self.dockWidgetArea(d) == Qt.RightDockWidgetArea]
+        if not below or not shiboken6.isValid(self):
+            return
+        need = below[0].sizeHint().height()
+        column = self.inspector_dock.height() + below[0].height()
+        self.resizeDocks([self.inspector_dock, below[0]], [max(120, column - need), need], Qt.Vertical)
+
     def selected_node_ids(self) -> list[str]:
         return self.canvas.graph.selected_node_ids()
 
