@@ -188,9 +188,10 @@ class NodeItem(QGraphicsItem):
             summary = kind.summary(node.params) if kind else "unknown kind"
         except Exception:         # a summary of params out of bounds; the badge explains
             summary = ""
-        # a long kind name (SoftmaxCrossEntropy) widens its node a little rather than being cut
-        # short: such kinds (losses) sit at the end of a graph, where there is room
-        width = min(MAX_W, max(NODE_W, math.ceil(_text_width(title, TITLE_FONT, bold=True)) + 14))
+        # a long kind name (SoftmaxCrossEntropy) or summary ("65536 units") widens its node a
+        # little rather than being cut short, up to MAX_W
+        full = _text_width(title, TITLE_FONT, bold=True) + (_text_width(summary, SUMMARY_FONT) + 8 if summary else 0)
+        width = min(MAX_W, max(NODE_W, math.ceil(full) + 14))
         if width != self.width:
             self.prepareGeometryChange()
             self.width = width
@@ -208,6 +209,7 @@ class NodeItem(QGraphicsItem):
         if list(self.inputs) != ins or list(self.outputs) != outs:
             self._make_ports(ins, outs)
         self.setToolTip(f"{title} · {node.id}" + (f" “{node.label}”" if node.label else "")
+                        + (f" · {summary}" if summary else "")
                         + (f"\n{kind.doc}" if kind and kind.doc else ""))
         self.update()
 
