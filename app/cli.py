@@ -34,6 +34,7 @@ def training_problems(doc, analysis, base_dir: Path) -> list[str]:
     from .model.datasets import DatasetError, load_dataset, validate_spec
     from .model.optim import validate_settings
     from .model.sizes import memory_problem
+    from .session import eval_batch_rows
     t = doc.training
     spec = t.get("dataset", {"name": "digits"})
     spec_problems = validate_spec(spec)
@@ -41,18 +42,20 @@ def training_problems(doc, analysis, base_dir: Path) -> list[str]:
     if analysis.problems:          # shapes unknown: nothing more to check against
         return problems
     batch = int(t.get("batch_size", 64))
-    too_much = memory_problem(analysis, batch)
+    data = None
+    if not spec_problems:
+        try:
+            data = load_dataset(spec, base_dir)
+        except DatasetError as e:
+            problems.append(str(e))
+    if data is not None:
+        problems += [str(p) for p in check_binding(doc, analysis, data)]
+        if len(data.x_train) < batch:
+            problems.append(f"training.batch_size: {batch} is larger than the {len(data.x_train)} training samples")
+    eval_rows = eval_batch_rows(data) if data is not None else 0
+    too_much = memory_problem(analysis, batch, eval_rows)
     if too_much:
         problems.append(str(too_much))
-    if spec_problems:
-        return problems
-    try:
-        data = load_dataset(spec, base_dir)
-    except DatasetError as e:
-        return problems + [str(e)]
-    problems += [str(p) for p in check_binding(doc, analysis, data)]
-    if len(data.x_train) < batch:
-        problems.append(f"training.batch_size: {batch} is larger than the {len(data.x_train)} training samples")
     return problems
 
 

@@ -80,7 +80,7 @@ def _not_found(args) -> str | None:
             f"the built-in sets are {', '.join(BUILTINS)}")
 
 
-FLAGS = {"label": "--label", "delimiter": "--delimiter", "header": "--no-header", "labels": "--labels",
+FLAGS = {"label": "--label", "delimiter": "--delimiter", "header": "--header/--no-header", "labels": "--labels",
          "size": "--size", "missing": "--missing", "format": "--format", "path": "PATH"}
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from .model import reference
 from .model.layers import get_kind
 from .model.lower import grad_name, init_weights, lower
-from .model.sizes import memory_problem, size_problems
+from .model.sizes import BYTES_PER_ACTIVATION, memory_problem, size_problems
 from .model.shapes import analyse, problem_lines
 
 
@@ -67,7 +67,8 @@ def check(doc, batch: int = 4, samples: int = 12, seed: int = 0, eps: float = 1e
         raise ValueError("the graph has problems:\n" + "\n".join(f"  {p}" for p in problem_lines(a.problems)))
     from gpu.device import get_device
     too_large = size_problems(a, batch, (device or get_device()).limits["max-storage-buffer-binding-size"])
-    too_large += [p for p in [memory_problem(a, batch)] if p]
+    # the float64 reference forward and every tensor read back: ~4x the engine's per activation
+    too_large += [p for p in [memory_problem(a, batch, activation_bytes=4 * BYTES_PER_ACTIVATION)] if p]
     if too_large:     # before numpy draws the weights (a MemoryError otherwise)
         raise ValueError("the graph is too large to train here:\n" + "\n".join(f"  {p}" for p in too_large))
     rng = np.random.default_rng(seed)
@@ -144,6 +145,10 @@ def gradcheck_main(args) -> int:
         results = check(doc, batch=args.batch_size, samples=args.samples)
     except (GraphFileError, ValueError, _gpu_error()) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    except MemoryError:          # past the estimate (a container's limit, ulimit -v): in words
+        print("error: not enough memory for this graph's gradient check; try a smaller --batch-size",
+              file=sys.stderr)
         return 1
     worst: dict[str, TensorCheck] = {}
     for r in results:

@@ -21,6 +21,12 @@ from .model.shapes import Problem, analyse, problem_lines
 from .model.sizes import human_bytes, memory_problem, size_problems, widest_sample
 
 EVAL_ROWS = 1024          # the most rows one evaluation batch holds
+
+
+def eval_batch_rows(data) -> int:
+    """Rows of one evaluation batch: the largest split, up to EVAL_ROWS (before shrinking to
+    fit a buffer, Session.rows_that_fit)."""
+    return min(EVAL_ROWS, max(len(getattr(data, f"x_{s}")) for s in ("train", "val", "test")))
 SNAPSHOT_SECONDS = 0.5    # how often a stats read also copies the weights to the host
 
 TRAIN_PHASES = ("feed", "forward", "backward", "update")
@@ -135,7 +141,7 @@ class Session:
         before any weights are drawn. (Evaluation and prediction batches shrink to fit.)"""
         limit = self._max_binding()
         problems = size_problems(self.analysis, self.batch, limit)
-        too_much = memory_problem(self.analysis, self.batch, self.rows_that_fit(EVAL_ROWS))
+        too_much = memory_problem(self.analysis, self.batch, self.rows_that_fit(eval_batch_rows(self.data)))
         if too_much:
             problems.append(too_much)
         for node_id in self.analysis.order:
@@ -304,7 +310,7 @@ class Session:
         if n == 0:
             return float("nan"), None
         if self._eval is None:
-            rows = self.rows_that_fit(min(n, EVAL_ROWS, max(len(getattr(self.data, f"x_{s}")) for s in ("train", "val", "test"))))
+            rows = self.rows_that_fit(min(n, eval_batch_rows(self.data)))
             low = lower(self.doc, rows, analysis=self.analysis, weights=self.last_finite, training=False)
             self._eval = (low, Engine(low.program, self.device))
         low, engine = self._eval

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model.datasets import DatasetError
+from .model.datasets import PATH_KEYS, DatasetError, resolve_spec_paths
 from .model.graphfile import GraphFileError, atomic_write, load
 from .model.lower import LoweringError
 from .model.shapes import analyse
@@ -51,20 +51,26 @@ def output_problem(flag: str, path: str) -> str | None:
     return None
 
 
-def clash_problem(args) -> str | None:
-    """An output that is the graph, the weights read in (for metrics) or the other output:
-    writing it would destroy a file the user keeps (resuming into --weights-in is fine)."""
-    def same(a, b):
-        try:
-            return bool(a and b) and os.path.realpath(a) == os.path.realpath(b)
-        except (OSError, RuntimeError):
-            return False
-    pairs = (("--weights-out", args.weights_out, "the graph file", args.graph),
+def _same_file(a, b) -> bool:
+    try:
+        return bool(a and b) and os.path.realpath(a) == os.path.realpath(b)
+    except (OSError, RuntimeError):
+        return False
+
+
+def clash_problem(args, dataset_files: dict | None = None) -> str | None:
+    """An output that is the graph, a dataset file, the weights read in (for metrics) or the
+    other output: writing it would destroy a file the user keeps (resuming into --weights-in
+    is fine). dataset_files: key -> path, once the graph is read."""
+    pairs = [("--weights-out", args.weights_out, "the graph file", args.graph),
              ("--metrics-out", args.metrics_out, "the graph file", args.graph),
              ("--metrics-out", args.metrics_out, "--weights-out", args.weights_out),
-             ("--metrics-out", args.metrics_out, "--weights-in", args.weights_in))
+             ("--metrics-out", args.metrics_out, "--weights-in", args.weights_in)]
+    for key, path in (dataset_files or {}).items():
+        pairs += [(flag, out, f"the dataset's {key} file", path)
+                  for flag, out in (("--weights-out", args.weights_out), ("--metrics-out", args.metrics_out))]
     for flag, path, other, other_path in pairs:
-        if same(path, other_path):
+        if _same_file(path, other_path):
             return f"{flag} {path}: that is {other}; writing there would replace it. Give another name"
     return None
 
@@ -78,6 +84,11 @@ def train_main(args) -> int:
     try:
         doc = load(args.graph)
         graph_dir = Path(args.graph).resolve().parent
+        spec = doc.training.get("dataset", {})
+        spec = resolve_spec_paths(spec if isinstance(spec, dict) else {}, graph_dir)
+        problem = clash_problem(args, {k: spec[k] for k in PATH_KEYS if isinstance(spec.get(k), str)})
+        if problem:
+            return _setup_failed(args, problem)
         try:
             weights = load_weights(args.weights_in, _expected_shapes(doc)) if args.weights_in else None
         except WeightsError as e:

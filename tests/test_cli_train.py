@@ -7,6 +7,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -366,3 +367,14 @@ def test_sigterm_stops_like_ctrl_c_and_writes_outputs(gpu_device, tmp_path):
     assert "terminated: writing what was trained so far" in err and "Traceback" not in err, err
     w = load_weights(weights, shapes(SPIRAL))
     assert all(np.all(np.isfinite(v)) for v in w.values())
+
+
+def test_an_output_that_would_replace_the_dataset_file_is_refused(tmp_path, capsys):
+    from app.cli import run
+    shutil.copytree(ROOT / "assets" / "examples", tmp_path / "examples")
+    shutil.copytree(ROOT / "assets" / "datasets", tmp_path / "datasets")
+    data = tmp_path / "datasets" / "iris.csv"
+    before = data.read_bytes()
+    assert run(["train", str(tmp_path / "examples" / "iris.json"), "--epochs", "1", "--metrics-out", str(data)]) == 1
+    assert "that is the dataset's path file" in capsys.readouterr().err
+    assert data.read_bytes() == before

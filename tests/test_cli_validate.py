@@ -158,7 +158,13 @@ def test_validate_loads_the_dataset_and_checks_it_fits(tmp_path, capsys):
 def test_validate_says_when_training_would_not_fit_in_memory(tmp_path, capsys, monkeypatch):
     from app.model import sizes
     monkeypatch.setattr(sizes, "available_memory", lambda: 256 << 10)      # 256 KiB free
-    assert run(["validate", str(examples_dir() / "digits_mlp.json")]) == 1
+    wide = corrupt(tmp_path, "digits_mlp.json", lambda d: [n["params"].update(units=2048) for n in d["nodes"]
+                                                          if n["id"] in ("dense1", "dense2")])
+    assert run(["validate", str(wide)]) == 1
     err = capsys.readouterr().err
     assert "all of it together needs about" in err and "256.0 KiB of this computer's memory is free" in err, err
-    assert "The largest layers: dense1 (8,320), dense2 (8,256), dense3 (650)" in err
+    assert "The largest layers: dense2 (4,196,352), dense1 (133,120), dense3 (20,490)" in err, err
+    # where the layers' outputs cost the most (evaluation batches of 1024 rows), it says that instead
+    assert run(["validate", str(examples_dir() / "digits_mlp.json")]) == 1
+    err = capsys.readouterr().err
+    assert "mostly for the layers' outputs" in err and "batches of 1024 rows" in err and "input1" not in err, err

@@ -108,7 +108,7 @@ def test_a_graph_too_large_for_memory_is_refused_before_anything_is_drawn(gpu_de
     from app.model import sizes
     monkeypatch.setattr(sizes, "available_memory", lambda: 256 << 10)
     with pytest.raises(TrainingError, match=r"graph: all of it together needs about .* 256\.0 KiB of this computer.s memory is free\. "
-                                            r"The largest layers: dense1 \(8,320\)"):
-        Session(load(EXAMPLES / "digits_mlp.json"), EXAMPLES, device=gpu_device)
+                                            r"The largest layers: dense2 \(4,196,352\)"):
+        Session(widened("digits_mlp.json", dense1=2048, dense2=2048), EXAMPLES, device=gpu_device)
     with pytest.raises(ValueError, match="all of it together needs about"):
         gradcheck.check(load(EXAMPLES / "digits_mlp.json"), device=gpu_device)

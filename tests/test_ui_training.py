@@ -639,6 +639,11 @@ def test_the_learning_rate_field_takes_scientific_notation_and_says_what_it_refu
     assert window.document.training["optimizer"]["lr"] == pytest.approx(5e-3)
     type_into(p.lr, "1e6")
     assert p.lr.text() == "1e+06"
+    type_into(p.lr, "1,5")                    # a decimal comma is a point, not dropped (it gave 15)
+    assert window.document.training["optimizer"]["lr"] == pytest.approx(1.5)
+    type_into(p.lr, "abc")                    # letters are refused in words too
+    assert window.document.training["optimizer"]["lr"] == pytest.approx(1.5)
+    assert "Learning rate 'abc' is not a number" in p.notice.text(), p.notice.text()
 
 
 def test_a_narrow_plot_gives_its_legend_and_long_caption_room_to_the_curves(qtbot):
@@ -674,6 +679,8 @@ def test_a_step_axis_ticks_whole_steps_and_an_epoch_axis_fractions(qtbot):
     axis = plot.plot.getAxis("bottom")
     ticks = [v for _, values in axis.tickValues(0.0, 2.0, 300) for v in values]
     assert ticks and all(v == round(v) for v in ticks), ticks
+    assert axis.tickStrings([0.0, 1.0, 2.0], 1.0, 0.5) == ["0", "1", "2"]           # not "1.0"
+    assert [v for _, values in axis.tickValues(1.0, 2.0, 300) for v in values] == [1.0, 2.0]
     plot.set_x_epochs(True, 22)
     ticks = [v for _, values in axis.tickValues(0.0, 2.0, 300) for v in values]
     assert any(v != round(v) for v in ticks), ticks

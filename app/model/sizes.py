@@ -80,7 +80,8 @@ def available_memory() -> int | None:
         return None
 
 
-def memory_problem(analysis, batch: int, eval_rows: int = 0, available: int | None = None) -> Problem | None:
+def memory_problem(analysis, batch: int, eval_rows: int = 0, available: int | None = None,
+                   activation_bytes: int = BYTES_PER_ACTIVATION) -> Problem | None:
     """A Problem when training (`batch` rows a step, evaluation batches of `eval_rows`) would
     need more memory than is free,
     naming the largest nodes; None when it fits or the free memory is unknown. Checked before
@@ -91,10 +92,15 @@ def memory_problem(analysis, batch: int, eval_rows: int = 0, available: int | No
     rows = max(batch, eval_rows)
     acts = sum(math.prod(rows if d is None else d for d in shape)
                for shape in analysis.shapes.values() if None in shape)
-    need = params * BYTES_PER_PARAMETER + acts * BYTES_PER_ACTIVATION
+    need = params * BYTES_PER_PARAMETER + acts * activation_bytes
     if available is None or need <= available:
         return None
-    largest = sorted(per_node, key=per_node.get, reverse=True)[:3]
+    largest = [n for n in sorted(per_node, key=per_node.get, reverse=True) if per_node[n]][:3]
+    if acts * activation_bytes > params * BYTES_PER_PARAMETER:      # the batches, not the weights
+        return Problem(None, None, (
+            f"all of it together needs about {human_bytes(need)} of memory, mostly for the layers' outputs "
+            f"({acts:,} numbers for batches of {max(batch, eval_rows)} rows); {human_bytes(available)} of this "
+            f"computer's memory is free. Lower the batch size, or make the layers narrower or fewer."))
     return Problem(None, None, (
         f"all of it together needs about {human_bytes(need)} of memory to train ({params:,} parameters with "
         f"their gradients and optimizer state, batches of {batch} rows"

@@ -37,6 +37,7 @@ from ..model.datasets import (BUILTINS, FORMAT_OPTIONS, Dataset, DatasetError, i
                               make_spec_relative, resolve_spec_paths, validate_spec, with_defaults)
 from ..model.datasets.options import COMMON, REQUIRED
 from ..model.datasets.spec import PATH_KEYS, options_for
+from ..model.files import check_regular
 from ..model.layers import get_kind
 from ..model.layers.spec import fmt_shape
 from .commands import SetTraining
@@ -1032,6 +1033,7 @@ def csv_header(spec: dict | None) -> list[str]:
 def text_head(path: str, lines: int = 40) -> str | None:
     """The first lines of a text file (gunzipped), numbered from 1; None when it can't be read."""
     try:
+        check_regular(path)        # a FIFO would block the GUI thread here for good
         with open(path, "rb") as f:
             data = f.read(1 << 16)
         if data[:2] == b"\x1f\x8b":

@@ -4,14 +4,16 @@ double. QDoubleSpinBox dropped the "e" and "-" of 1e-4 as they were typed and ke
 from __future__ import annotations
 
 import math
-import re
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QDoubleSpinBox
 
-# what a number looks like while it is still being typed: "1e", "1e-", "-", "."
-_PARTIAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d*)?([eE][+-]?\d*)?")
+
+
+def _number(text: str) -> float:
+    """A float from what people type: 1e-4, 3E-3, and a decimal comma (1,5) as a point."""
+    return float(text.strip().replace(",", "."))
 
 
 class ScientificSpinBox(QDoubleSpinBox):
@@ -24,13 +26,14 @@ class ScientificSpinBox(QDoubleSpinBox):
         self.setKeyboardTracking(False)
 
     def validate(self, text: str, pos: int):
-        t = text.strip()
+        # nothing typed is thrown away (a dropped key changed what was meant: "1,5" became 15):
+        # what isn't a number in range stays in the field, and leaving it is refused in words
         try:
-            value = float(t)
+            value = _number(text)
         except ValueError:
-            return (QValidator.Intermediate if _PARTIAL.fullmatch(t) else QValidator.Invalid), text, pos
+            return QValidator.Intermediate, text, pos
         if not math.isfinite(value):
-            return QValidator.Invalid, text, pos
+            return QValidator.Intermediate, text, pos
         state = QValidator.Acceptable if self.minimum() <= value <= self.maximum() else QValidator.Intermediate
         return state, text, pos
 
@@ -40,11 +43,12 @@ class ScientificSpinBox(QDoubleSpinBox):
         return text
 
     def valueFromText(self, text: str) -> float:
-        return float(text)
+        return _number(text)
 
     def textFromValue(self, value: float) -> str:
         return f"{value:.6g}"
 
     def stepBy(self, steps: int) -> None:
+        self.interpretText()          # from what is typed, if it is a number, not the last value
         self.setValue(min(self.maximum(), max(self.minimum(), self.value() * 2.0 ** steps)))
         self.editingFinished.emit()

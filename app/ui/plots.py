@@ -11,6 +11,7 @@ comes from colour and from dimming the others, and per-batch figures are drawn s
 (a centred moving average, geometric on a log axis) over a faint raw curve."""
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -90,7 +91,16 @@ class StepAxis(pg.AxisItem):
         levels = super().tickValues(minVal, maxVal, size)
         if not self.whole:
             return levels
-        return [(spacing, [v for v in values if abs(v - round(v)) < 1e-9]) for spacing, values in levels]
+        levels = [(spacing, [v for v in values if abs(v - round(v)) < 1e-9]) for spacing, values in levels]
+        if not any(values for _, values in levels):      # a view of a step or two: its whole steps
+            lo, hi = sorted((minVal, maxVal))
+            levels = [(1.0, [float(v) for v in range(math.ceil(lo), math.floor(hi) + 1)])]
+        return levels
+
+    def tickStrings(self, values, scale, spacing):
+        if self.whole:                 # "2", not "2.0" where the finer level set the format
+            return [f"{round(v * scale):,}".replace(",", "") for v in values]
+        return super().tickStrings(values, scale, spacing)
 
 
 def _margins(lo: float, hi: float, vlo: float, vhi: float):

@@ -447,7 +447,7 @@ class TrainingController(QObject):
             self.window.canvas.graph.highlight_node(node)
             self.window.canvas.graph.select_only([node])       # the inspector shows the culprit
             self.window.canvas.center_on_node(node)
-        if not self.last:                  # it never trained: the graph's status says why, till the next edit
+        if not self.last and self.doc.nodes:   # it never trained: the graph's status says why, till the next edit
             self.window.show_cannot_train(message)
         self.window.show_error("Training stopped", message)
 
