@@ -81,3 +81,8 @@ def test_a_reader_that_leaves_early_gets_no_traceback():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141, err
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_header_on_a_built_in_names_the_flag_given(capsys):
+    assert inspect_main(["iris", "--header"]) == 1
+    assert "--header/--no-header: not an option for iris data" in capsys.readouterr().err

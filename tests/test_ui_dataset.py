@@ -301,3 +301,12 @@ def test_an_example_with_a_data_file_finds_it_and_save_as_repoints_it(window, tm
     saved = load(target).training["dataset"]
     assert not Path(saved["path"]).is_absolute()
     assert load_dataset(saved, target.parent).num_classes == 3
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_named_as_the_file_is_not_read_on_the_gui_thread(tmp_path):
+    """The file-start preview opened it and waited forever (the editor froze)."""
+    from app.ui.dataset_dialog import text_head
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    assert text_head(str(fifo)) is None
