@@ -184,17 +184,28 @@ class Run:
             status, error = 1, str(e)
             self.say(f"\nerror: {e}")
         except KeyboardInterrupt:
-            terminated = interrupted[:1] == [signal.SIGTERM]
-            status, error = (143, "terminated") if terminated else (130, "interrupted")
-            self.say(f"\n{error}: writing what was trained so far")
+            pass                            # said below, with a signal that came after the loop
+        if t_epoch is not None:             # stopped within an epoch: count its steps' time too
+            train_time += time.perf_counter() - t_epoch
+        # the handlers stay until the outputs are written: a signal during the last evaluation
+        # skips the final one and still writes what was trained (a second one stops the writes;
+        # each is atomic, so the old files stay whole)
+        try:
+            test_loss, test_acc = float("nan"), None
+            if not interrupted:
+                try:
+                    test_loss, test_acc = s.evaluate("test")
+                except KeyboardInterrupt:
+                    pass
+            if interrupted and status == 0:
+                terminated = interrupted[:1] == [signal.SIGTERM]
+                status, error = (143, "terminated") if terminated else (130, "interrupted")
+                self.say(f"\n{error}: writing what was trained so far")
+            train_loss = self.rows[-1]["train_loss"] if self.rows else float("nan")
+            problem = self.write_outputs(failed=status == 1)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        if t_epoch is not None:             # stopped within an epoch: count its steps' time too
-            train_time += time.perf_counter() - t_epoch
-        test_loss, test_acc = s.evaluate("test")
-        train_loss = self.rows[-1]["train_loss"] if self.rows else float("nan")
-        problem = self.write_outputs(failed=status == 1)
         if problem:
             status, error = status or 1, error or problem
         result = {"test_accuracy": test_acc, "test_loss": test_loss, "train_loss": train_loss, "steps": s.step,

@@ -378,3 +378,25 @@ def test_an_output_that_would_replace_the_dataset_file_is_refused(tmp_path, caps
     assert run(["train", str(tmp_path / "examples" / "iris.json"), "--epochs", "1", "--metrics-out", str(data)]) == 1
     assert "that is the dataset's path file" in capsys.readouterr().err
     assert data.read_bytes() == before
+
+
+def test_a_signal_during_the_last_evaluation_still_stops_cleanly_and_writes(gpu_device, tmp_path, monkeypatch, capsys):
+    """The handlers used to be put back before the final evaluation and the writes: a SIGTERM
+    there was ignored (exit 0) or killed the run before anything was written."""
+    from app.cli import run
+    evaluations = []
+    real = Session.evaluate
+
+    def evaluate(self, split="test"):
+        evaluations.append(split)
+        if len(evaluations) == 1:                     # the epoch's evaluation: the signal comes
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(self, split)
+    monkeypatch.setattr(Session, "evaluate", evaluate)
+    out = tmp_path / "w.safetensors"
+    assert run(["train", str(SPIRAL), "--epochs", "1", "--weights-out", str(out), "--json"]) == 143
+    captured = capsys.readouterr()
+    assert "terminated: writing what was trained so far" in captured.err
+    assert json.loads(captured.out.strip().splitlines()[-1])["error"] == "terminated"
+    assert out.exists() and len(evaluations) == 1        # the final evaluation was skipped
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
