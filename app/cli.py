@@ -34,7 +34,7 @@ def training_problems(doc, analysis, base_dir: Path) -> list[str]:
     from .model.datasets import DatasetError, load_dataset, validate_spec
     from .model.optim import validate_settings
     from .model.sizes import memory_problem
-    from .session import eval_batch_rows
+    from .session import batch_problem, eval_batch_rows
     t = doc.training
     spec = t.get("dataset", {"name": "digits"})
     spec_problems = validate_spec(spec)
@@ -50,8 +50,7 @@ def training_problems(doc, analysis, base_dir: Path) -> list[str]:
             problems.append(str(e))
     if data is not None:
         problems += [str(p) for p in check_binding(doc, analysis, data)]
-        if len(data.x_train) < batch:
-            problems.append(f"training.batch_size: {batch} is larger than the {len(data.x_train)} training samples")
+        problems += [p for p in [batch_problem(batch, len(data.x_train))] if p]
     eval_rows = eval_batch_rows(data) if data is not None else 0
     too_much = memory_problem(analysis, batch, eval_rows)
     if too_much:

@@ -23,6 +23,13 @@ from .model.sizes import human_bytes, memory_problem, size_problems, widest_samp
 EVAL_ROWS = 1024          # the most rows one evaluation batch holds
 
 
+def batch_problem(batch: int, train_rows: int) -> str | None:
+    """A batch larger than the training split can't make one step."""
+    if train_rows < batch:
+        return f"training.batch_size: {batch} is larger than the {train_rows} training samples"
+    return None
+
+
 def eval_batch_rows(data) -> int:
     """Rows of one evaluation batch: the largest split, up to EVAL_ROWS (before shrinking to
     fit a buffer, Session.rows_that_fit)."""
@@ -104,8 +111,9 @@ class Session:
         self.epochs = int(t.get("epochs", 10))
         self.seed = int(t.get("seed", 0))
         n = len(self.data.x_train)
-        if n < self.batch:
-            raise TrainingError(f"training.batch_size: {self.batch} is larger than the {n} training samples")
+        too_big = batch_problem(self.batch, n)
+        if too_big:
+            raise TrainingError(too_big)
         # the last partial batch of each epoch is dropped (a fresh shuffle covers it next epoch)
         self.steps_per_epoch = n // self.batch
         self.dropped_per_epoch = n - self.steps_per_epoch * self.batch

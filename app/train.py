@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .model.datasets import PATH_KEYS, DatasetError, resolve_spec_paths
+from .model.files import check_regular
 from .model.graphfile import GraphFileError, atomic_write, load
 from .model.lower import LoweringError
 from .model.shapes import analyse
@@ -42,10 +43,11 @@ def output_problem(flag: str, path: str) -> str | None:
         return f"{flag} {path}: a symlink loop; give a file name"
     if not folder.is_dir():
         return f"{flag} {path}: the folder {folder} doesn't exist"
-    if target.is_dir():
-        return f"{flag} {path}: that is a folder; give a file name"
-    if target.exists() and not target.is_file():
-        return f"{flag} {path}: not a regular file (a device, pipe or socket); give a file name"
+    if target.exists():
+        try:
+            check_regular(target)
+        except OSError as e:
+            return f"{flag} {path}: {e.strerror}; give a file name"
     if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         return f"{flag} {path}: not writable here"
     return None

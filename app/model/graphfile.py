@@ -21,7 +21,7 @@ import jsonschema
 
 from ..paths import assets_dir
 from .document import Document, Edge, Node
-from .files import read_file
+from .files import check_regular, read_file
 from .layers import get_kind
 from .layers.spec import ParamError
 
@@ -103,14 +103,11 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     a replaced file keeps its own. A symlink is followed, so the file it points at is
     replaced and the link stays; a device, pipe or socket is refused, not replaced."""
     path = Path(os.path.realpath(path))
-    try:
-        st = os.stat(path)
-    except OSError:
-        st = None
-    if st is not None and not stat.S_ISREG(st.st_mode):
-        raise IsADirectoryError(f"{path} is a folder, not a file") if stat.S_ISDIR(st.st_mode) \
-            else OSError(f"{path} is not a regular file (a device, pipe or socket); give a file name")
-    mode = stat.S_IMODE(st.st_mode) if st is not None else None
+    if os.path.lexists(path):
+        check_regular(path)        # a folder, device or pipe: OSError, nothing replaced
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    else:
+        mode = None
     for _ in range(100):
         tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
         try:

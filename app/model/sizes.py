@@ -20,7 +20,6 @@ def human_bytes(n: float) -> str:
         if n < 1024 or unit == "TiB":
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1024
-    return ""
 
 
 def _numbers(shape) -> str:
